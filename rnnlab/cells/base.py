@@ -1,0 +1,71 @@
+"""What every rnnlab cell is: an `nn.Module` that advances one time step.
+
+    out_t, state = cell(x_t, state)        # x_t: (B, input_size)
+    state = cell.init_state(batch)         # zeros, or whatever the cell starts from
+
+Sizes every cell exposes, so layers can be composed and checked before running:
+`input_size`, `hidden_size`, `output_size` (width of out_t) and `state_size` (width of the
+state's leaves, which is what per-unit wrappers such as `LeakyCell` act on).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from rnnlab.cells._state import State
+
+
+class RecurrentCell(nn.Module):
+    input_size: int
+    hidden_size: int
+
+    @property
+    def output_size(self) -> int:
+        return self.hidden_size
+
+    @property
+    def state_size(self) -> int:
+        return self.hidden_size
+
+    def init_state(self, batch: int, device=None, dtype=None) -> State:
+        raise NotImplementedError
+
+    def reset_parameters(self) -> None:
+        """torch.nn's initialisation for recurrent cells: U(-1/√H, 1/√H) for every parameter."""
+        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0
+        for p in self.parameters(recurse=False):
+            nn.init.uniform_(p, -bound, bound)
+
+    def _zeros(self, batch: int, size: int, device, dtype) -> Tensor:
+        p = next(self.parameters(), None)
+        device = device if device is not None else (p.device if p is not None else None)
+        dtype = dtype if dtype is not None else (p.dtype if p is not None else torch.get_default_dtype())
+        return torch.zeros(batch, size, device=device, dtype=dtype)
+
+    def check_input(self, x_t: Tensor) -> None:
+        """Raise a ValueError naming what is wrong with one step of input."""
+        if not isinstance(x_t, Tensor):
+            raise TypeError(f"{type(self).__name__}: input must be a tensor, got {type(x_t).__name__}")
+        if x_t.dim() != 2:
+            raise ValueError(
+                f"{type(self).__name__}: one step of input must be 2-D (batch, {self.input_size}), "
+                f"got shape {tuple(x_t.shape)}"
+            )
+        if x_t.shape[1] != self.input_size:
+            raise ValueError(
+                f"{type(self).__name__}: expected input size {self.input_size}, got {x_t.shape[1]} "
+                f"(input shape {tuple(x_t.shape)})"
+            )
+        if not x_t.is_floating_point():
+            raise TypeError(f"{type(self).__name__}: input must be floating point, got {x_t.dtype}")
+        p = next(self.parameters(), None)
+        if p is not None and x_t.dtype != p.dtype:
+            raise TypeError(
+                f"{type(self).__name__}: input dtype {x_t.dtype} does not match parameter dtype {p.dtype} "
+                f"(convert one with .to())"
+            )
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}"

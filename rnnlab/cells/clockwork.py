@@ -1,0 +1,43 @@
+"""Clockwork recurrence (Koutník et al. 2014): groups of units updated only every d steps.
+
+Unit j has a period T_j; at step t (counted from the start of the sequence, carried in the
+state) it takes the wrapped cell's new value when t mod T_j = 0 and keeps its old value
+otherwise. Slow groups integrate over coarse time scales. `periods` gives one period per group;
+the state's units are split into equal consecutive groups, fastest first.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from rnnlab.cells._state import hidden_of, state_map
+from rnnlab.cells.base import RecurrentCell
+from rnnlab.cells.wrapper import CellWrapper
+
+
+class ClockworkCell(CellWrapper):
+    def __init__(self, cell: RecurrentCell, periods: Sequence[int] = (1, 2, 4, 8)):
+        super().__init__(cell)
+        n = cell.state_size
+        if not periods or any(p < 1 for p in periods):
+            raise ValueError(f"ClockworkCell: periods must be positive integers, got {list(periods)}")
+        if n % len(periods):
+            raise ValueError(f"ClockworkCell: state size {n} does not split into {len(periods)} equal groups")
+        self.periods = list(periods)
+        self.register_buffer("unit_period", torch.tensor(self.periods).repeat_interleave(n // len(periods)))
+
+    def init_state(self, batch: int, device=None, dtype=None) -> tuple:
+        inner = self.cell.init_state(batch, device, dtype)
+        return inner, torch.zeros(batch, 1, dtype=torch.long, device=hidden_of(inner).device)
+
+    def forward(self, x_t: Tensor, state: tuple):
+        inner, step = state
+        _, new = self.cell(x_t, inner)
+        active = (step % self.unit_period) == 0  # (B, units)
+        mixed = state_map(lambda old, v: torch.where(active, v, old), inner, new)
+        return hidden_of(mixed), (mixed, step + 1)
+
+    def extra_repr(self) -> str:
+        return f"periods={self.periods}"

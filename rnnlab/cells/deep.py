@@ -1,0 +1,79 @@
+"""Deep recurrent transitions and deep outputs (Pascanu et al. 2014, "How to construct deep RNNs").
+
+DeepTransition: an MLP inside the hidden→hidden step,
+    h_t = MLP(h̃_t),  h̃_t = the wrapped cell's new hidden vector from (x_t, h_{t-1}),
+so each step is a deep function of the previous state.
+DeepOutput: an MLP from h_t to y_t, leaving the recurrence alone. Because it does not touch the
+state it keeps the wrapped cell's fused BPTT: the MLP is applied to all steps at once.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from rnnlab.cells._state import hidden_of, replace_hidden
+from rnnlab.cells.activations import ACTIVATIONS, check_activation
+from rnnlab.cells.base import RecurrentCell
+from rnnlab.cells.wrapper import CellWrapper
+
+
+class DeepTransition(CellWrapper):
+    def __init__(self, cell: RecurrentCell, depth: int = 1, activation: str = "tanh"):
+        super().__init__(cell)
+        if depth < 1:
+            raise ValueError(f"DeepTransition: depth must be >= 1, got {depth}")
+        n = cell.output_size
+        if n != cell.state_size:
+            raise ValueError("DeepTransition needs a cell whose output and hidden state have the same width")
+        self.activation = check_activation(activation)
+        self.layers = nn.ModuleList(nn.Linear(n, n) for _ in range(depth))
+
+    def forward(self, x_t: Tensor, state):
+        _, new = self.cell(x_t, state)
+        h = hidden_of(new)
+        for layer in self.layers:
+            h = ACTIVATIONS[self.activation](layer(h))
+        return h, replace_hidden(new, h)
+
+    def extra_repr(self) -> str:
+        return f"depth={len(self.layers)}, activation={self.activation!r}"
+
+
+class DeepOutput(CellWrapper):
+    def __init__(self, cell: RecurrentCell, sizes: Sequence[int], activation: str = "tanh"):
+        super().__init__(cell)
+        if not sizes:
+            raise ValueError("DeepOutput: give at least one layer size")
+        self.activation = check_activation(activation)
+        widths = [cell.output_size, *sizes]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+
+    @property
+    def output_size(self) -> int:
+        return self.layers[-1].out_features
+
+    def head(self, h: Tensor) -> Tensor:
+        """The output MLP; hidden layers squashed, the last one linear."""
+        for k, layer in enumerate(self.layers):
+            h = layer(h)
+            if k < len(self.layers) - 1:
+                h = ACTIVATIONS[self.activation](h)
+        return h
+
+    def forward(self, x_t: Tensor, state):
+        out, new = self.cell(x_t, state)
+        return self.head(out), new
+
+    def fused_scan(self, x: Tensor, state, mask: Tensor | None):
+        inner = getattr(self.cell, "fused_scan", None)
+        result = inner(x, state, mask) if inner is not None else None
+        if result is None:
+            return None
+        outputs, final = result
+        y = self.head(outputs)  # all T·B steps in one batch
+        return (y if mask is None else y * mask.unsqueeze(-1)), final
+
+    def extra_repr(self) -> str:
+        return f"activation={self.activation!r}"

@@ -1,0 +1,75 @@
+"""Jordan network: the recurrence comes from the previous *output*, not the hidden state.
+
+    h_t = f(W_ih x_t + b_ih + W_oh y_{t-1} + b_oh)
+    y_t = g(W_ho h_t + b_ho)
+
+The state is y_{t-1} itself, so teacher forcing is simply passing the true previous output as
+the state of a step (`cell(x_t, y_true_prev)`); free running passes the cell's own output back.
+`Recurrent` runs it free; `Recurrent.teacher_forced` does the teacher-forced pass in one go.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rnnlab.cells.activations import ACTIVATIONS, check_activation
+from rnnlab.cells.base import RecurrentCell
+
+OUTPUT_ACTIVATIONS = {**ACTIVATIONS, "softmax": lambda v: torch.softmax(v, dim=-1)}
+
+
+class JordanCell(RecurrentCell):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        output_size: int,
+        *,
+        activation: str = "tanh",
+        output_activation: str = "identity",
+        bias: bool = True,
+    ):
+        super().__init__()
+        self.input_size, self.hidden_size, self._output_size = input_size, hidden_size, output_size
+        self.activation = check_activation(activation)
+        if output_activation not in OUTPUT_ACTIVATIONS:
+            raise ValueError(f"unknown output_activation {output_activation!r}; choose one of {sorted(OUTPUT_ACTIVATIONS)}")
+        self.output_activation = output_activation
+        self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size))
+        self.weight_oh = nn.Parameter(torch.empty(hidden_size, output_size))
+        self.weight_ho = nn.Parameter(torch.empty(output_size, hidden_size))
+        self.bias_ih = nn.Parameter(torch.empty(hidden_size)) if bias else None
+        self.bias_oh = nn.Parameter(torch.empty(hidden_size)) if bias else None
+        self.bias_ho = nn.Parameter(torch.empty(output_size)) if bias else None
+        self.reset_parameters()
+
+    @property
+    def output_size(self) -> int:
+        return self._output_size
+
+    @property
+    def state_size(self) -> int:
+        return self._output_size
+
+    def init_state(self, batch: int, device=None, dtype=None) -> Tensor:
+        return self._zeros(batch, self._output_size, device, dtype)
+
+    def hidden(self, x_t: Tensor, y_prev: Tensor) -> Tensor:
+        """h_t from the input and the previous output (true or predicted)."""
+        pre = F.linear(x_t, self.weight_ih, self.bias_ih) + F.linear(y_prev, self.weight_oh, self.bias_oh)
+        return ACTIVATIONS[self.activation](pre)
+
+    def output(self, h: Tensor) -> Tensor:
+        return OUTPUT_ACTIVATIONS[self.output_activation](F.linear(h, self.weight_ho, self.bias_ho))
+
+    def forward(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        self.check_input(x_t)
+        y = self.output(self.hidden(x_t, state))
+        return y, y
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.input_size}, {self.hidden_size}, {self._output_size}, activation={self.activation!r}, "
+            f"output_activation={self.output_activation!r}"
+        )

@@ -1,0 +1,30 @@
+"""Recurrence that skips steps: the cell reads h_{t-d} instead of h_{t-1} (delay d > 1).
+
+The sequence then splits into d interleaved chains, each with d times fewer steps between an
+input and a distant output, which shortens the paths the gradient must travel. The state holds the
+last d states, newest first: (s_{t-1}, …, s_{t-d}).
+"""
+from __future__ import annotations
+
+from torch import Tensor
+
+from rnnlab.cells.base import RecurrentCell
+from rnnlab.cells.wrapper import CellWrapper
+
+
+class SkipCell(CellWrapper):
+    def __init__(self, cell: RecurrentCell, delay: int = 2):
+        super().__init__(cell)
+        if delay < 1:
+            raise ValueError(f"SkipCell: delay must be >= 1, got {delay}")
+        self.delay = delay
+
+    def init_state(self, batch: int, device=None, dtype=None) -> tuple:
+        return tuple(self.cell.init_state(batch, device, dtype) for _ in range(self.delay))
+
+    def forward(self, x_t: Tensor, state: tuple):
+        out, new = self.cell(x_t, state[-1])  # reads s_{t-d}
+        return out, (new,) + tuple(state[:-1])
+
+    def extra_repr(self) -> str:
+        return f"delay={self.delay}"
