@@ -5,7 +5,8 @@
 
 The state is y_{t-1} itself, so teacher forcing is simply passing the true previous output as
 the state of a step (`cell(x_t, y_true_prev)`); free running passes the cell's own output back.
-`Recurrent` runs it free; `Recurrent.teacher_forced` does the teacher-forced pass in one go.
+`Recurrent(JordanCell(...))` runs it free; `cell.teacher_forced(x, y_prev)` does the whole
+teacher-forced pass at once, since with known previous outputs no step waits for another.
 """
 from __future__ import annotations
 
@@ -67,6 +68,16 @@ class JordanCell(RecurrentCell):
         self.check_input(x_t)
         y = self.output(self.hidden(x_t, state))
         return y, y
+
+    def teacher_forced(self, x: Tensor, y_prev: Tensor) -> Tensor:
+        """All outputs given the true previous ones: x (T, B, D), y_prev (T, B, O) with
+        y_prev[t] = y_{t-1} (y_prev[0] is the initial output). Returns y (T, B, O)."""
+        if y_prev.shape[:-1] != x.shape[:-1] or y_prev.shape[-1] != self._output_size:
+            raise ValueError(
+                f"JordanCell.teacher_forced: y_prev must have shape {(*x.shape[:-1], self._output_size)}, "
+                f"got {tuple(y_prev.shape)}"
+            )
+        return self.output(self.hidden(x, y_prev))
 
     def extra_repr(self) -> str:
         return (

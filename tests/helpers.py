@@ -1,0 +1,37 @@
+"""Shared test helpers: gradcheck over a module's inputs *and* parameters."""
+from __future__ import annotations
+
+import torch
+from torch.utils import _pytree as pytree
+
+
+def gradcheck_module(module, *args, seed: int | None = None, **kwargs) -> bool:
+    """torch.autograd.gradcheck of module(*args, **kwargs) in float64 w.r.t. every floating
+    tensor in args (nested states included) and every parameter of the module.
+
+    `seed` re-seeds torch before each evaluation so stochastic modules (zoneout, dropout)
+    draw the same noise every time.
+    """
+    module = module.double()
+    names = [n for n, _ in module.named_parameters()]
+    params = [p.detach().clone().double().requires_grad_() for _, p in module.named_parameters()]
+    flat, spec = pytree.tree_flatten(args)
+    is_var = [torch.is_tensor(t) and t.is_floating_point() for t in flat]
+    variables = [t.detach().clone().double().requires_grad_() for t, v in zip(flat, is_var) if v]
+
+    def f(*inputs):
+        ps, vs = inputs[: len(params)], iter(inputs[len(params) :])
+        call_args = pytree.tree_unflatten([next(vs) if v else t for t, v in zip(flat, is_var)], spec)
+        if seed is not None:
+            torch.manual_seed(seed)
+        out = torch.func.functional_call(module, dict(zip(names, ps)), call_args, kwargs)
+        return tuple(t for t in pytree.tree_leaves(out) if torch.is_tensor(t) and t.is_floating_point())
+
+    return torch.autograd.gradcheck(f, (*params, *variables), eps=1e-6, atol=1e-6, rtol=1e-4)
+
+
+def grads(module, loss_fn, *inputs):
+    """Gradients of loss_fn() w.r.t. inputs and module parameters, as a list (None → zeros)."""
+    params = list(module.parameters())
+    out = torch.autograd.grad(loss_fn(), [*inputs, *params], allow_unused=True)
+    return [torch.zeros_like(t) if g is None else g for g, t in zip(out, [*inputs, *params])]
