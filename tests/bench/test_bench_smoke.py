@@ -1,0 +1,44 @@
+"""bench/rnn_speed.py runs end to end on a tiny shape and writes rows with ratios."""
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "rnn_speed.py"
+
+
+@pytest.fixture(scope="module")
+def rnn_speed():
+    spec = importlib.util.spec_from_file_location("rnn_speed", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_help(rnn_speed):
+    with pytest.raises(SystemExit) as exit_:
+        rnn_speed.main(["--help"])
+    assert exit_.value.code == 0
+
+
+def test_tiny_run_writes_rows_and_ratios(rnn_speed, tmp_path, capsys):
+    out = tmp_path / "results" / "speed.json"
+    result = rnn_speed.main(["--shapes", "4,2,3,5", "--repeats", "1", "--warmup", "0", "--out", str(out)])
+
+    saved = json.loads(out.read_text())
+    assert saved["rows"] == json.loads(json.dumps(result["rows"]))
+    assert {"torch", "threads", "cpu", "date"} <= saved["machine"].keys()
+    assert [r["config"] for r in saved["rows"]] == list(rnn_speed.CONFIGS)
+    for row in saved["rows"]:
+        assert (row["T"], row["B"], row["D"], row["H"]) == (4, 2, 3, 5)
+        assert isinstance(row["fused"], bool)
+        assert row["vs_loop"] > 0 and row["ms"]["rnnlab"] > 0
+        has_torch = rnn_speed.CONFIGS[row["config"]].torch_twin is not None
+        assert (row["vs_torch"] is not None) == has_torch
+        assert row["met"] in (True, False)
+        assert row["max_abs_diff"] <= rnn_speed.SAME_FUNCTION_ATOL
+    table = capsys.readouterr().out
+    assert "vs torch" in table and "lstm-layernorm" in table
