@@ -37,7 +37,7 @@ from rnnlab.cells.base import RecurrentCell
 SHAPES = [(100, 32, 64, 256), (200, 16, 32, 128), (50, 128, 512, 1024)]  # (T, B, D, H)
 QUICK_SHAPE = (50, 16, 32, 64)
 DEFAULT_OUT = Path(__file__).parent / "results" / "rnn_speed.json"
-SAME_FUNCTION_ATOL = 1e-4  # largest |Δ output| allowed between implementations (float32)
+SAME_FUNCTION_ATOL = 2e-3  # largest |Δ output| between implementations: float32 rounding over 100 layer-normed steps reaches ~7e-4 from the float64 answer in *both* paths
 
 
 @dataclass(frozen=True)

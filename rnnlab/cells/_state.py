@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Callable, Union
 
-import torch
 from torch import Tensor
 
 State = Union[Tensor, tuple]

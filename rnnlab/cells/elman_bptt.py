@@ -28,7 +28,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-aten = torch.ops.aten
+from rnnlab.cells._bptt import BACKWARD
+
 
 # a ↦ f(a) in place, so the loop allocates nothing
 ACTIVATE_ = {
@@ -38,14 +39,6 @@ ACTIVATE_ = {
     "identity": lambda a: a,
 }
 
-# (∂L/∂h, h) ↦ ∂L/∂a = ∂L/∂h ⊙ f'(a), f' written through h = f(a) exactly as in
-# activations.DERIVATIVES, each in one kernel
-BACKWARD = {
-    "tanh": lambda dh, h, out: aten.tanh_backward.grad_input(dh, h, grad_input=out),
-    "sigmoid": lambda dh, h, out: aten.sigmoid_backward.grad_input(dh, h, grad_input=out),
-    "relu": lambda dh, h, out: aten.threshold_backward.grad_input(dh, h, 0, grad_input=out),
-    "identity": lambda dh, h, out: out.copy_(dh),
-}
 
 
 class ElmanScan(torch.autograd.Function):

@@ -38,26 +38,8 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
-aten = torch.ops.aten
+from rnnlab.cells._bptt import BACKWARD, normalize_backward
 
-
-def sigmoid_backward(dy: Tensor, y: Tensor, out: Tensor) -> Tensor:
-    """out = ∂L/∂y ⊙ y(1 - y): through y = σ(a), in one kernel."""
-    return aten.sigmoid_backward.grad_input(dy, y, grad_input=out)
-
-
-def tanh_backward(dy: Tensor, y: Tensor, out: Tensor) -> Tensor:
-    """out = ∂L/∂y ⊙ (1 - y²): through y = tanh(a), in one kernel."""
-    return aten.tanh_backward.grad_input(dy, y, grad_input=out)
-
-
-def normalize_backward(dvhat: Tensor, vhat: Tensor, rstd: Tensor, scratch: Tensor) -> Tensor:
-    """∂L/∂v = (∂L/∂v̂ - mean(∂L/∂v̂) - v̂ ⊙ mean(∂L/∂v̂ ⊙ v̂)) / √(var + ε) for v̂ = (v - μ) / √(var + ε)
-    over the last dim, written into dvhat."""
-    sum_d = dvhat.sum(-1, keepdim=True)
-    sum_dv = torch.mul(dvhat, vhat, out=scratch).sum(-1, keepdim=True)
-    torch.addcmul(sum_d, vhat, sum_dv, out=scratch)  # G (mean(∂L/∂v̂) + v̂ ⊙ mean(∂L/∂v̂ ⊙ v̂))
-    return dvhat.sub_(scratch, alpha=1 / dvhat.shape[-1]).mul_(rstd)
 
 
 class RecurrentTerm:
@@ -199,9 +181,9 @@ class GRUResetAfter(torch.autograd.Function):
             dh_prev.addcmul_(dh, z)  # ∂L/∂h_{t-1} += z ⊙ ∂L/∂h̃_t
             torch.sub(H_prev[t], n, out=dz).mul_(dh)  # ∂L/∂z = ∂L/∂h̃_t ⊙ (h_{t-1} - n)
             torch.addcmul(dh, dh, z, value=-1, out=dn)  # ∂L/∂n = ∂L/∂h̃_t ⊙ (1 - z)
-            da_n = tanh_backward(dn, n, out=dh)  # ∂L/∂a_n = ∂L/∂n ⊙ (1 - n²)  (∂L/∂h_t is spent)
+            da_n = BACKWARD["tanh"](dn, n, dh)  # ∂L/∂a_n = ∂L/∂n ⊙ (1 - n²)  (∂L/∂h_t is spent)
             torch.mul(da_n, U_n[t], out=dr)  # ∂L/∂r = ∂L/∂a_n ⊙ u_n
-            sigmoid_backward(drz, RZ[t], out=dG_rz[t])  # ∂L/∂u_rz = ∂L/∂a_rz = ∂L/∂(r, z) ⊙ σ'
+            BACKWARD["sigmoid"](drz, RZ[t], dG_rz[t])  # ∂L/∂u_rz = ∂L/∂a_rz = ∂L/∂(r, z) ⊙ σ'
             torch.mul(da_n, r, out=dG_n[t])  # ∂L/∂u_n = ∂L/∂a_n ⊙ r
             if ln:  # ∂L/∂(U h) = normalize_backward(∂L/∂u ⊙ γ_hh)
                 normalize_backward(torch.mul(dGs[t], g_hh, out=dVs[t]), Vh[t], Vr[t], scratch)
@@ -280,13 +262,13 @@ class GRUResetBefore(torch.autograd.Function):
                 dh.mul_(ms[t])  # ∂L/∂h̃_t = m_t ∂L/∂h_t
             dh_prev.addcmul_(dh, z)  # ∂L/∂h_{t-1} += z ⊙ ∂L/∂h̃_t
             torch.addcmul(dh, dh, z, value=-1, out=dn)  # ∂L/∂n = ∂L/∂h̃_t ⊙ (1 - z)
-            da_n = tanh_backward(dn, n, out=dA_n[t])  # ∂L/∂u_n = ∂L/∂a_n = ∂L/∂n ⊙ (1 - n²)
+            da_n = BACKWARD["tanh"](dn, n, dA_n[t])  # ∂L/∂u_n = ∂L/∂a_n = ∂L/∂n ⊙ (1 - n²)
             if ln:  # ∂L/∂(U_n rh) = normalize_backward(∂L/∂u_n ⊙ γ_hn)
                 normalize_backward(torch.mul(da_n, g_hn, out=dV_n[t]), Nh[t], Nr[t], scratch[:, :H])
             torch.mm(dV_n[t], U_n, out=drh)  # ∂L/∂(r ⊙ h) = ∂L/∂(U_n rh) U_n
             torch.mul(drh, H_prev[t], out=dr)  # ∂L/∂r = ∂L/∂(r ⊙ h) ⊙ h_{t-1}
             torch.sub(H_prev[t], n, out=dz).mul_(dh)  # ∂L/∂z = ∂L/∂h̃_t ⊙ (h_{t-1} - n)
-            da_rz = sigmoid_backward(drz, A_rz[t], out=dA_rz[t])  # ∂L/∂u_rz = ∂L/∂a_rz = ∂L/∂(r, z) ⊙ σ'
+            da_rz = BACKWARD["sigmoid"](drz, A_rz[t], dA_rz[t])  # ∂L/∂u_rz = ∂L/∂a_rz = ∂L/∂(r, z) ⊙ σ'
             if ln:  # ∂L/∂(U_rz h) = normalize_backward(∂L/∂u_rz ⊙ γ_hh)
                 normalize_backward(torch.mul(da_rz, g_hh, out=dV_rz[t]), Vh[t], Vr[t], scratch)
             dh_prev.addcmul_(drh, r)  # ∂L/∂h_{t-1} += ∂L/∂(r ⊙ h) ⊙ r

@@ -27,7 +27,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-aten = torch.ops.aten
+from rnnlab.cells._bptt import BACKWARD, normalize, normalize_backward
+
 
 # v ↦ f(v), written into `out` (which may be v itself), so the loop allocates nothing
 ACTIVATE = {
@@ -36,30 +37,6 @@ ACTIVATE = {
     "relu": lambda v, out: torch.clamp_min(v, 0, out=out),
     "identity": lambda v, out: out.copy_(v),
 }
-
-# (∂L/∂y, y) ↦ ∂L/∂v = ∂L/∂y ⊙ f'(v) into `out`, f' written through the output y as in
-# activations.DERIVATIVES (tanh' = 1 - y², σ' = y(1 - y), relu' = [y > 0]), as one fused kernel
-BACKWARD = {
-    "tanh": lambda dy, y, out: aten.tanh_backward.grad_input(dy, y, grad_input=out),
-    "sigmoid": lambda dy, y, out: aten.sigmoid_backward.grad_input(dy, y, grad_input=out),
-    "relu": lambda dy, y, out: aten.threshold_backward.grad_input(dy, y, 0, grad_input=out),
-    "identity": lambda dy, y, out: out.copy_(dy),
-}
-
-
-def normalize(v: Tensor, eps: float) -> tuple[Tensor, Tensor]:
-    """v̂ = (v - μ) ⊙ rstd over the last dim, rstd = 1 / √(var + ε); (v̂, rstd) is what the backward needs."""
-    vhat, _, rstd = torch.native_layer_norm(v, v.shape[-1:], None, None, eps)
-    return vhat, rstd
-
-
-def normalize_backward(dvhat: Tensor, vhat: Tensor, rstd: Tensor, scratch: Tensor) -> Tensor:
-    """For v̂ = normalize(v): ∂L/∂v = rstd ⊙ (∂L/∂v̂ - mean(∂L/∂v̂) - v̂ ⊙ mean(∂L/∂v̂ ⊙ v̂)), in dvhat."""
-    sum_d = dvhat.sum(1, keepdim=True)
-    sum_dv = torch.mul(dvhat, vhat, out=scratch).sum(1, keepdim=True)
-    torch.mul(vhat, sum_dv, out=scratch).add_(sum_d)  # Σ ∂L/∂v̂ + v̂ ⊙ Σ (∂L/∂v̂ ⊙ v̂)
-    return dvhat.sub_(scratch, alpha=1 / dvhat.shape[1]).mul_(rstd)
-
 
 class LSTMScan(torch.autograd.Function):
     """(x, W_ih, b, h0, c0, mask, U, p_i, p_f, p_o, γ_hh, γ_c, β_c, W_hr, options) -> (y, h_T, c_T).

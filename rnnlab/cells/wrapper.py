@@ -1,7 +1,6 @@
 """Base for cells that wrap another cell and change how its state evolves."""
 from __future__ import annotations
 
-from torch import nn
 
 from rnnlab.cells.base import RecurrentCell
 
