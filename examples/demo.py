@@ -2,8 +2,8 @@
 
 Each sequence has T random values and a marker on two of them; the target is the sum of the two
 marked values. Guessing the mean scores MSE 1/6 ≈ 0.167, so a loss well below that means the
-LSTM has learned to find, hold and add the marked values across the sequence. Runs in about a
-minute on 2 CPU cores and trains through rnnlab's hand-derived BPTT (fused="auto").
+LSTM has learned to find, hold and add the marked values across the sequence. Runs in about ten
+seconds on 2 CPU cores and trains through rnnlab's hand-derived BPTT (fused="auto").
 
     python examples/demo.py [--length 50] [--steps 800] [--cell lstm|gru|elman]
 """
