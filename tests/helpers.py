@@ -35,3 +35,12 @@ def grads(module, loss_fn, *inputs):
     params = list(module.parameters())
     out = torch.autograd.grad(loss_fn(), [*inputs, *params], allow_unused=True)
     return [torch.zeros_like(t) if g is None else g for g, t in zip(out, [*inputs, *params])]
+
+
+def outputs_and_grads(layer, x, h0, lengths):
+    """Outputs, final state and the gradients of a random function of both w.r.t. x, h0 and every
+    parameter, for a layer whose state is one tensor."""
+    y, h = layer(x, h0, None if lengths is None else torch.tensor(lengths))
+    torch.manual_seed(2)
+    loss = (y * torch.randn_like(y)).sum() + (h * torch.randn_like(h)).sum()
+    return [y, h, *torch.autograd.grad(loss, [x, h0, *layer.parameters()])]

@@ -1,5 +1,5 @@
 """Recurrent cells: one time step, `out_t, state = cell(x_t, state)`."""
-from rnnlab.cells._state import State, detach, hidden_of, select_batch, state_map
+from rnnlab.cells._state import State, detach, hidden_of, state_map
 from rnnlab.cells.base import RecurrentCell
 from rnnlab.cells.clockwork import ClockworkCell
 from rnnlab.cells.deep import DeepOutput, DeepTransition
@@ -17,5 +17,5 @@ from rnnlab.cells.zoneout import Zoneout
 __all__ = [
     "State", "RecurrentCell", "CellWrapper", "ElmanCell", "JordanCell", "LSTMCell", "GRUCell",
     "LeakyCell", "ResidualCell", "SkipCell", "ClockworkCell", "Zoneout", "RecurrentDropout",
-    "DeepTransition", "DeepOutput", "detach", "hidden_of", "select_batch", "state_map",
+    "DeepTransition", "DeepOutput", "detach", "hidden_of", "state_map",
 ]

@@ -74,9 +74,3 @@ def detach(state: State) -> State:
         return state.detach()
     return tuple(detach(part) for part in state)
 
-
-def select_batch(state: State, index: Tensor) -> State:
-    """Rows `index` of every leaf (reordering a batch, e.g. in beam search)."""
-    if isinstance(state, Tensor):
-        return state.index_select(0, index)
-    return tuple(select_batch(part, index) for part in state)

@@ -56,7 +56,7 @@ class GRUCell(RecurrentCell):
             wx = self.ln_ih(wx)
         if self.bias_ih is not None:
             wx = wx + self.bias_ih
-        b_hh = self.bias_hh if self.bias_hh is not None else None
+        b_hh = self.bias_hh
         if self.reset_after:
             uh = F.linear(h, self.weight_hh)
             if self.layer_norm:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch.func import functional_call
 
 from rnnlab import GRUCell, Recurrent
 from rnnlab.cells import gru_bptt
+from tests.helpers import gradcheck_module, outputs_and_grads
 
 T, B, D, H = 4, 3, 3, 4  # small: full gradcheck perturbs every element of x, h0 and the parameters
 LENGTHS = [T, 2, 1]  # one full sequence, two padded ones
@@ -20,15 +20,6 @@ CONFIGS = {
     "layer_norm_no_bias": {"layer_norm": True, "bias": False},
 }
 SEQUENCES = {"full": (None, False), "lengths": (LENGTHS, False), "lengths_reverse": (LENGTHS, True)}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors gain nothing from a second thread, and on a busy machine each parallel region waits for it."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def make_cell(options: dict, dtype=torch.float64) -> GRUCell:
@@ -46,28 +37,12 @@ def inputs(dtype=torch.float64):
     return torch.randn(T, B, D, dtype=dtype, requires_grad=True), torch.randn(B, H, dtype=dtype, requires_grad=True)
 
 
-def outputs_and_grads(layer: Recurrent, x, h0, lengths):
-    """Outputs, final state and the gradients of a random function of both w.r.t. x, h0 and every parameter."""
-    y, h = layer(x, h0, None if lengths is None else torch.tensor(lengths))
-    torch.manual_seed(2)
-    loss = (y * torch.randn_like(y)).sum() + (h * torch.randn_like(h)).sum()
-    grads = torch.autograd.grad(loss, [x, h0, *layer.parameters()])
-    return [y, h, *grads]
-
-
 @pytest.mark.parametrize("sequence", SEQUENCES)
 @pytest.mark.parametrize("config", CONFIGS)
 def test_gradcheck(config, sequence):
     lengths, reverse = SEQUENCES[sequence]
     layer = Recurrent(make_cell(CONFIGS[config]), fused=True, reverse=reverse)
-    names = [name for name, _ in layer.named_parameters()]
-    params = [p.detach().clone().requires_grad_() for p in layer.parameters()]
-    lengths = None if lengths is None else torch.tensor(lengths)
-
-    def f(x, h0, *params):
-        return functional_call(layer, dict(zip(names, params)), (x, h0, lengths))
-
-    assert torch.autograd.gradcheck(f, (*inputs(), *params))
+    assert gradcheck_module(layer, *inputs(), None if lengths is None else torch.tensor(lengths))
 
 
 @pytest.mark.parametrize("dtype, atol", [(torch.float64, 1e-10), (torch.float32, 1e-5)])

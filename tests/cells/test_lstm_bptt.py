@@ -82,15 +82,6 @@ def count_calls(monkeypatch):
     return calls
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tensors this small gain nothing from threads, which only stall when the cores are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("sequence", ["full", "reverse_lengths"])  # the others: test_matches_reference
 @pytest.mark.parametrize("config", CONFIGS)
 def test_gradcheck(config, sequence, count_calls):

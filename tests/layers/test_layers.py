@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+import rnnlab
 from rnnlab import Bidirectional, ElmanCell, GRUCell, LSTMCell, Recurrent, Stacked, Zoneout
 from tests.helpers import gradcheck_module
 
@@ -43,6 +44,19 @@ def test_carried_state_continues_the_sequence(cell):
     torch.testing.assert_close(torch.cat([first, second]), whole)
     for a, b in zip(_leaves(s2), _leaves(s_whole)):
         torch.testing.assert_close(a, b)
+
+
+def test_detached_carried_state_cuts_the_graph_between_chunks():
+    torch.manual_seed(0)
+    layer = Recurrent(LSTMCell(D, H))
+    x = torch.randn(6, 2, D, requires_grad=True)
+    _, s = layer(x[:3])
+    y, _ = layer(x[3:], rnnlab.detach(s))  # truncated BPTT: the second chunk does not reach the first
+    (g,) = torch.autograd.grad(y.sum(), x)
+    assert (g[:3] == 0).all() and (g[3:] != 0).any()
+    y, _ = layer(x[3:], s)
+    (g,) = torch.autograd.grad(y.sum(), x)
+    assert (g[:3] != 0).any()
 
 
 def test_reverse_reads_each_sequence_from_its_own_end():
