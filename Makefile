@@ -17,14 +17,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# a character LSTM learns Python from this machine's standard library (~2 min), then writes some
 demo: $(STAMP)
-	$(BIN)/python examples/demo.py
+	$(BIN)/rnnlab train --preset demo --out runs/demo --overwrite
+	$(BIN)/rnnlab generate runs/demo --prime "def " --length 600 --seed 0
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/rnn_speed.py
+	$(BIN)/python bench/train_speed.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -5,7 +5,7 @@ marked values. Guessing the mean scores MSE 1/6 ≈ 0.167, so a loss well below 
 LSTM has learned to find, hold and add the marked values across the sequence. Runs in about ten
 seconds on 2 CPU cores and trains through rnnlab's hand-derived BPTT (fused="auto").
 
-    python examples/demo.py [--length 50] [--steps 800] [--cell lstm|gru|elman]
+    python examples/adding_problem.py [--length 50] [--steps 800] [--cell lstm|gru|elman]
 """
 from __future__ import annotations
 

@@ -1,0 +1,116 @@
+"""`rnnlab train`: train a model from the options table (flags, --config TOML, --preset) into a run directory."""
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+
+from rnnlab.runs import language_model as recipe
+from rnnlab.runs.options import OPTIONS, PRESETS, TRAIN_KEYS, coerce, preset, read_toml, resolve
+from rnnlab.runs.run_dir import RunDir
+from rnnlab.train.trainer import TrainConfig, Trainer
+
+
+def add_option_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per option; absent flags stay absent, so presets and TOML files are not overridden."""
+    parser.add_argument("--config", metavar="FILE.toml", help="read options from a TOML file (flags win)")
+    parser.add_argument("--preset", choices=sorted(PRESETS), help="a named set of options (flags and --config win)")
+    for opt in OPTIONS:
+        default = "" if opt.default is None else f" (default {opt.default})"
+        parser.add_argument("--" + opt.name.replace("_", "-"), dest=opt.name, default=argparse.SUPPRESS,
+                            metavar=opt.name.upper(), help=f"{opt.help}{default}")
+
+
+def given_options(args: argparse.Namespace) -> dict:
+    """The options the user set: preset < --config < flags."""
+    layers = []
+    if getattr(args, "preset", None):
+        layers.append(preset(args.preset))
+    if getattr(args, "config", None):
+        layers.append(read_toml(args.config))
+    layers.append({o.name: coerce(o.name, getattr(args, o.name), "command line")
+                   for o in OPTIONS if hasattr(args, o.name)})
+    merged = {}
+    for layer in layers:
+        merged.update(layer)
+    return merged
+
+
+def train_config(options: dict) -> TrainConfig:
+    return TrainConfig(**{k: options[k] for k in TRAIN_KEYS})
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train", help="train a model (default: a character LSTM on this Python's standard library)",
+        description="Train a model into a run directory. With no options: a character-level LSTM on the "
+                    "built-in corpus (the Python standard library's sources), a few minutes on 2 cores.")
+    p.add_argument("--out", metavar="RUN_DIR", help="run directory (default: runs/<task>-<cell>-<time>)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_option_flags(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = resolve(given_options(args))
+    recipe.validate(options)
+    config = train_config(options)  # validated here, before the data is loaded
+    out = args.out or f"runs/{options['task']}-{options['cell']}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    run_dir = RunDir(out)
+    run_dir.check_new(args.overwrite)  # before the (slow) data loading
+    prepared = recipe.prepare(options)
+    run_dir.create(options, prepared.model.config(), prepared.data_info, overwrite=args.overwrite)
+    prepared.vocab.save(run_dir.vocab_path)
+    _describe(prepared, options, run_dir)
+    trainer = Trainer(prepared.model, prepared.task, config, run_dir.path, progress=not args.no_progress)
+    return finish(trainer, prepared, run_dir)
+
+
+def _describe(prepared, options: dict, run_dir: RunDir) -> None:
+    info = prepared.data_info
+    params = sum(p.numel() for p in prepared.model.parameters())
+    source = "built-in corpus (Python standard library)" if info["source"] == "python-stdlib" else info["source"]
+    tokens = ", ".join(f"{s} {n:,}" for s, n in info["tokens"].items())
+    print(f"rnnlab: {options['task']} on {source}: {tokens} tokens, vocabulary {info['vocab_size']:,}", file=sys.stderr)
+    print(f"rnnlab: {options['layers']} x {options['hidden']} {options['cell']}, {params:,} parameters, "
+          f"{prepared.task.num_batches():,} updates per epoch; run directory {run_dir.path}", file=sys.stderr)
+
+
+def finish(trainer: Trainer, prepared, run_dir: RunDir) -> int:
+    """Train, then report: test metrics with the best weights if the run is complete, else how to resume."""
+    summary = trainer.fit()
+    _plot(run_dir)
+    valid = summary["valid"]
+    if valid:
+        print(f"rnnlab: valid {_format(valid)}", file=sys.stderr)
+    if summary["stopped"] in ("interrupted", "max_steps", "max_time"):
+        print(f"rnnlab: stopped ({summary['stopped']}) after {summary['step']} updates; "
+              f"continue with: rnnlab resume {run_dir.path}", file=sys.stderr)
+    elif "test" in prepared.task.splits:
+        from rnnlab.train.checkpoint import load_weights
+        load_weights(trainer.model, run_dir.weights("best"))
+        test = prepared.task.evaluate(trainer.model, "test")
+        trainer.log.write("test", trainer.step, summary["epochs_done"], **test)
+        print(f"rnnlab: test {_format(test)} (best weights)", file=sys.stderr)
+    print(f"rnnlab: sample with: rnnlab generate {run_dir.path}", file=sys.stderr)
+    return 130 if summary["stopped"] == "interrupted" else 0
+
+
+def _format(metrics: dict) -> str:
+    parts = [f"loss {metrics['loss']:.4f}"]
+    if "bpc" in metrics:
+        parts.append(f"{metrics['bpc']:.3f} bits/char")
+    parts.append(f"perplexity {metrics['ppl']:.2f}")
+    return ", ".join(parts)
+
+
+def _plot(run_dir: RunDir) -> None:
+    if not run_dir.metrics.is_file():
+        return
+    try:
+        from rnnlab.train.plots import plot_metrics
+        plot_metrics(run_dir.metrics)
+    except ImportError:  # matplotlib missing: the numbers are in metrics.jsonl anyway
+        pass
+

@@ -1,0 +1,6 @@
+"""Language models: the model, the training task, and sampling."""
+from rnnlab.lm.model import LanguageModel
+from rnnlab.lm.sampling import generate, sample_next
+from rnnlab.lm.task import LanguageModelTask
+
+__all__ = ["LanguageModel", "LanguageModelTask", "generate", "sample_next"]

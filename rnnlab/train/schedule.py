@@ -1,0 +1,62 @@
+"""Learning-rate schedules that are decided once per epoch and saved as plain JSON.
+
+- `constant`: the base rate throughout.
+- `step`: lr = base · factor^max(0, epoch − start) for 1-based epochs — with start = 4 and
+  factor = 0.5 this is Zaremba et al.'s "halve every epoch after the 4th".
+- `plateau`: multiply by `factor` after `patience` + 1 epochs in a row whose validation metric
+  did not improve on the best (lower is better) by more than `threshold` (relative).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from rnnlab.errors import ConfigError
+
+SCHEDULES = ("constant", "step", "plateau")
+
+
+@dataclass
+class Schedule:
+    kind: str = "constant"
+    base_lr: float = 1e-3
+    factor: float = 0.5
+    start: int = 4          # step: last epoch at the base rate
+    patience: int = 0       # plateau: epochs without improvement tolerated before decaying
+    threshold: float = 1e-4  # plateau: relative improvement that counts
+    min_lr: float = 0.0
+    # plateau's running state
+    lr: float | None = None
+    best: float | None = None
+    bad_epochs: int = 0
+
+    def __post_init__(self):
+        if self.kind not in SCHEDULES:
+            raise ConfigError(f"unknown schedule {self.kind!r}; choose one of: {', '.join(SCHEDULES)}")
+        if not 0 < self.factor <= 1:
+            raise ConfigError(f"schedule factor must be in (0, 1], got {self.factor}")
+        if self.lr is None:
+            self.lr = self.base_lr
+
+    def lr_for_epoch(self, epoch: int) -> float:
+        """The rate for 1-based `epoch`."""
+        if self.kind == "step":
+            return max(self.min_lr, self.base_lr * self.factor ** max(0, epoch - self.start))
+        return self.lr
+
+    def observe(self, metric: float) -> None:
+        """Feed the epoch's validation metric (only plateau uses it)."""
+        if self.kind != "plateau":
+            return
+        if self.best is None or metric < self.best * (1 - self.threshold):
+            self.best, self.bad_epochs = metric, 0
+            return
+        self.bad_epochs += 1
+        if self.bad_epochs > self.patience:
+            self.lr, self.bad_epochs = max(self.min_lr, self.lr * self.factor), 0
+
+    def state_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_state_dict(cls, state: dict) -> "Schedule":
+        return cls(**state)
