@@ -23,8 +23,8 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+@torch.no_grad()  # restores the caller's grad mode: the CLI can be called from Python
 def run(args: argparse.Namespace) -> int:
-    torch.set_grad_enabled(False)
     model, vocab, config = recipe.load(RunDir(args.run_dir), args.weights)
     options = config["options"]
     level = recipe.level_of(options)

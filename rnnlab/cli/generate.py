@@ -34,8 +34,8 @@ def prime_tokens(prime: str | None, level: str) -> list[str]:
     return words or [EOS]
 
 
+@torch.no_grad()  # restores the caller's grad mode: the CLI can be called from Python
 def run(args: argparse.Namespace) -> int:
-    torch.set_grad_enabled(False)
     model, vocab, config = recipe.load(RunDir(args.run_dir), args.weights)
     level = recipe.level_of(config["options"])
     tokens = prime_tokens(args.prime, level)

@@ -10,7 +10,7 @@ import sys
 
 from rnnlab.errors import RnnlabError
 
-COMMANDS = ("train", "resume", "generate", "evaluate", "gradients", "cells")  # modules of rnnlab.cli
+COMMANDS = ("train", "resume", "generate", "evaluate", "explore", "gradients", "cells")  # modules of rnnlab.cli
 
 
 def build_parser() -> argparse.ArgumentParser:

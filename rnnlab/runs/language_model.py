@@ -1,7 +1,9 @@
 """The language-model recipe: options → data, vocabulary, model and task; run directory → model.
 
 Character level (`lm-char`) reads text as characters; word level (`lm-word`) splits on
-whitespace with an `<eos>` after every line, as in Mikolov's PTB setup. The vocabulary is built
+whitespace with an `<eos>` after every line, as in Mikolov's PTB setup. The synthetic memory
+tasks (`counting`, `start-symbol`, ...) are character language models on generated strings:
+predicting the next character of a^N X b^N requires counting the a's. The vocabulary is built
 on the training split only; tokens it lacks map to `<unk>`.
 """
 from __future__ import annotations
@@ -16,10 +18,11 @@ from rnnlab.data import Vocabulary, corpus_files, corpus_info, read_corpus, stdl
 from rnnlab.errors import ConfigError
 from rnnlab.lm import LanguageModel, LanguageModelTask
 from rnnlab.runs.run_dir import RunDir
+from rnnlab.tasks.synthetic import SYNTHETIC_TASKS, synthetic_corpus
 from rnnlab.train.checkpoint import load_weights
 from rnnlab.train.trainer import seed_everything
 
-TASKS = {"lm-char": "char", "lm-word": "word"}
+TASKS = {"lm-char": "char", "lm-word": "word", **{name: "char" for name in SYNTHETIC_TASKS}}
 
 
 class Prepared(NamedTuple):
@@ -44,7 +47,12 @@ def validate(options: dict) -> None:
 
 def load_texts(options: dict) -> tuple[dict[str, str], dict]:
     """The raw text of each split, and a description of where it came from (with fingerprints)."""
-    if options["data"] is None:
+    if options["task"] in SYNTHETIC_TASKS:  # a memory task's strings, one per line, made in code
+        if options["data"] is not None:
+            raise ConfigError(f"task {options['task']!r} generates its own data; drop --data")
+        texts = synthetic_corpus(options["task"], max_chars=options["max_chars"] or 200_000, seed=options["seed"])
+        info = {"source": f"synthetic:{options['task']}"}
+    elif options["data"] is None:
         texts = stdlib_corpus(options["max_chars"])
         info = {"source": "python-stdlib", **corpus_info(options["max_chars"])}
     else:

@@ -33,10 +33,11 @@ def _bool(text: str) -> bool:
 
 OPTIONS: list[Option] = [
     # what to learn, from what
-    Option("task", "lm-char", str, "what to train: lm-char (character LM) or lm-word (word LM)"),
+    Option("task", "lm-char", str, "what to train: lm-char (character LM), lm-word (word LM), or a "
+           "synthetic memory task: counting, selective-counting, start-symbol, copy"),
     Option("data", None, str, "directory with train.txt/valid.txt/test.txt or ptb.{train,valid,test}.txt "
            "(default: the built-in corpus, this Python's standard library sources)", nullable=True),
-    Option("max_chars", 2_000_000, int, "built-in corpus: characters of training text (valid/test get a tenth)", nullable=True),
+    Option("max_chars", 1_000_000, int, "built-in corpus: characters of training text (valid/test get a tenth)", nullable=True),
     Option("min_count", 1, int, "tokens seen fewer times in train map to <unk>"),
     Option("max_vocab", None, int, "keep only the most frequent tokens", nullable=True),
     # the model
@@ -55,7 +56,7 @@ OPTIONS: list[Option] = [
     Option("loss_sum_over_time", False, _bool, "back-propagate the loss summed over the bptt steps, not averaged "
            "(Zaremba et al.'s convention: their lr 1 is k1 times a mean-loss lr)"),
     # optimisation (rnnlab.train.TrainConfig)
-    Option("epochs", 3, int, "passes over the training data"),
+    Option("epochs", 2, int, "passes over the training data"),
     Option("optimizer", "adam", str, "sgd, adam or adamw"),
     Option("lr", 2e-3, float, "learning rate"),
     Option("momentum", 0.0, float, "SGD momentum"),
@@ -86,7 +87,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     # a character LSTM that writes Python-looking code after a few minutes on 2 cores
     "char": {},
     # `make demo`: the same model on a short budget
-    "demo": {"max_chars": 600_000, "epochs": 1, "hidden": 256, "layers": 1, "log_every": 10},
+    "demo": {"max_chars": 800_000, "epochs": 2, "hidden": 256, "layers": 1, "lr": 3e-3, "log_every": 10},
+    # the synthetic memory tasks: small models whose units can be read one by one
+    "memory": {"max_chars": 200_000, "hidden": 32, "layers": 1, "embedding": 0, "bptt": 50, "batch_size": 16,
+               "epochs": 5, "lr": 1e-2, "eval_batch_size": 4, "log_every": 20},
     "word": {"task": "lm-word", "hidden": 200, "embedding": None, "bptt": 35, "batch_size": 20,
              "max_vocab": 10_000, "lr": 1e-3},
     # Zaremba, Sutskever & Vinyals (2014), "small": 2 x 200 LSTM, no dropout, SGD lr 1 halved
@@ -99,7 +103,8 @@ PRESETS: dict[str, dict[str, Any]] = {
                   "decay_factor": 0.5, "clip_norm": 5.0, "max_vocab": None, "log_every": 100,
                   "loss_sum_over_time": True},
 }
-TASK_PRESET = {"lm-char": "char", "lm-word": "word"}
+TASK_PRESET = {"lm-char": "char", "lm-word": "word", "counting": "memory", "selective-counting": "memory",
+               "start-symbol": "memory", "copy": "memory"}
 
 
 def defaults() -> dict[str, Any]:

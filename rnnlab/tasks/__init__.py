@@ -1,4 +1,5 @@
 """Built-in tasks, generated in code (no downloads)."""
 from rnnlab.tasks.memory import adding_problem, copy_task
+from rnnlab.tasks.synthetic import SYNTHETIC_TASKS, synthetic_corpus, synthetic_sequences, task_hypotheses
 
-__all__ = ["adding_problem", "copy_task"]
+__all__ = ["adding_problem", "copy_task", "SYNTHETIC_TASKS", "synthetic_sequences", "synthetic_corpus", "task_hypotheses"]

@@ -1,0 +1,39 @@
+"""The explorer: look inside trained recurrent networks (LSTMVis; Karpathy et al. 2015).
+
+record      `Recorder` hooks every Recurrent layer and keeps h, c and the gates per step;
+            `record_language_model` / `record_examples` give display-ready `Recording`s.
+search      hypotheses (regex, counter, position, any function) and `rank_units` by correlation;
+            LSTMVis select (`select_units`) and match (`find_matches`).
+saturation  gate saturation statistics and their plot (Karpathy et al. 2015, Fig. 3).
+
+Importing this package does not import matplotlib (only `plot_saturation` does).
+
+Interface notes for the page (nothing of the agreed interface changed; these are additions):
+- `Recording.to_json(*, keys=None)`: `keys` picks which "{layer}/{kind}" values to include (a full
+  20,000-token recording of a 256-unit layer is ~45 MB of JSON per key). Output:
+  {"tokens", "values": {key: [[T][units]]}, "predictions": [[[token, p], ...] per position] | None,
+  "targets": [token | None], "labels": None}. `len(recording)` is T.
+- `record_examples(..., top_k=5)`; `rank_units(..., top=None)` and `find_matches(..., top=None)`
+  return everything; for a list of recordings `rank_units` takes one hypothesis array per recording.
+- `suggest_threshold(values, start, end, fraction=0.1)`: the k-th largest per-unit minimum over the
+  span, k = max(1, round(fraction * units)), so about that fraction of units pass `select_units`.
+- `saturation_json(stats)` → {"kinds": {"i"|"f"|"o"|"r"|"z": [{"key", "layer", "left": [units],
+  "right": [units]}, ...]}}, kinds in that order.
+- Errors: `Recorder(model)` without Recurrent layers → ConfigError; hypotheses, ranking, selection
+  and matching raise DataError with a message fit for the page (bad regex, constant hypothesis,
+  span outside the text, unknown unit); a re-run that does not reproduce the layer → RuntimeError.
+- Recording a MAX_TOKENS sequence through a 2 × 256 LSTM takes ~10 s on one thread.
+"""
+from rnnlab.explore.record import MAX_TOKENS, Recorder, Recording, record_examples, record_language_model
+from rnnlab.explore.saturation import gate_saturation, plot_saturation, saturation_json
+from rnnlab.explore.search import (
+    Match, UnitScore, counter_hypothesis, find_matches, function_hypothesis, position_hypothesis, rank_units,
+    regex_hypothesis, select_units, suggest_threshold, value_distribution,
+)
+
+__all__ = [
+    "Recorder", "Recording", "record_language_model", "record_examples", "MAX_TOKENS",
+    "regex_hypothesis", "counter_hypothesis", "position_hypothesis", "function_hypothesis",
+    "rank_units", "UnitScore", "select_units", "value_distribution", "suggest_threshold", "find_matches", "Match",
+    "gate_saturation", "plot_saturation", "saturation_json",
+]

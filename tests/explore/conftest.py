@@ -1,0 +1,74 @@
+"""Fixtures for the explorer's server and page: a tiny trained character LM and a live server.
+
+The model is a 2 × 16 LSTM trained for a few seconds on the `counting` task (aaaXbbb), enough for
+units to differ visibly; everything is session-scoped so it is trained and recorded once.
+"""
+import contextlib
+import threading
+
+import pytest
+
+from rnnlab.cli.main import main as rnnlab_main
+from rnnlab.tasks.synthetic import synthetic_corpus, synthetic_sequences, task_hypotheses
+
+TASK = "counting"
+
+
+@pytest.fixture(scope="session")
+def lm_run(tmp_path_factory):
+    """A run directory: `rnnlab train` in-process on a 6,000-character counting corpus."""
+    import torch
+    torch.set_num_threads(1)
+    data = tmp_path_factory.mktemp("counting-data")
+    for split, text in synthetic_corpus(TASK, max_chars=6000).items():
+        (data / f"{split}.txt").write_text(text)
+    out = tmp_path_factory.mktemp("runs") / "counting-lstm"
+    code = rnnlab_main(["train", "--data", str(data), "--out", str(out), "--hidden", "16", "--layers", "2",
+                        "--embedding", "8", "--bptt", "20", "--batch-size", "8", "--epochs", "2", "--lr", "0.01",
+                        "--eval-batch-size", "1", "--no-progress"])
+    assert code == 0
+    return out
+
+
+def make_explorer(run_dir):
+    from rnnlab.explore.app import Explorer
+    from rnnlab.runs import language_model as recipe
+    from rnnlab.runs.run_dir import RunDir
+    model, vocab, _ = recipe.load(RunDir(run_dir))
+    examples = [(f"{TASK} {k + 1}", list(line)) for k, line in enumerate(synthetic_sequences(TASK, 12, seed=1))]
+    return Explorer(model, vocab, "char", examples, hypotheses=task_hypotheses(TASK),
+                    about={"run": str(run_dir), "model": "2 × 16 lstm", "source": f"task {TASK}"})
+
+
+@contextlib.contextmanager
+def serving(explorer):
+    """The explorer served on 127.0.0.1 at an ephemeral port, in a background thread; yields its URL."""
+    from rnnlab.explore.app import make_server, url_of
+    server = make_server(explorer, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield url_of(server)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def explorer(lm_run):
+    return make_explorer(lm_run)
+
+
+@pytest.fixture(scope="session")
+def server_url(explorer):
+    """A server whose examples no test changes (typed text goes to `scratch_url`)."""
+    with serving(explorer) as url:
+        yield url
+
+
+@pytest.fixture
+def scratch_url(lm_run):
+    """A server of its own, for tests that add typed examples."""
+    with serving(make_explorer(lm_run)) as url:
+        yield url
