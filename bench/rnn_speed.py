@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import copy
-import datetime
 import json
-import platform
 import statistics
 import sys
 import time
@@ -34,6 +32,9 @@ from torch import Tensor, nn
 
 from rnnlab import ElmanCell, GRUCell, LSTMCell, Recurrent
 from rnnlab.cells.base import RecurrentCell
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/machine.py, also when loaded from a file
+from machine import machine  # noqa: E402
 
 SHAPES = [(100, 32, 64, 256), (200, 16, 32, 128), (50, 128, 512, 1024)]  # (T, B, D, H)
 QUICK_SHAPE = (50, 16, 32, 64)
@@ -133,23 +134,6 @@ def bench(name: str, shape: tuple[int, int, int, int], args, progress) -> dict:
         "met": None if ratios[metric] is None else ratios[metric] >= minimum,
         "max_abs_diff": diff,
         "times_ms": times,
-    }
-
-
-def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return {
-        "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
     }
 
 

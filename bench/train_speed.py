@@ -20,10 +20,7 @@ from __future__ import annotations
 
 import argparse
 import copy
-import datetime
 import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -38,6 +35,9 @@ from rnnlab.cells.lstm_bptt import use_torch_kernel
 from rnnlab.data import Vocabulary, stdlib_corpus
 from rnnlab.lm import LanguageModel, LanguageModelTask
 from rnnlab.train import TrainConfig, Trainer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/machine.py, also when loaded from a file
+from machine import machine  # noqa: E402
 
 TWINS = {"lstm": nn.LSTM, "gru": nn.GRU, "elman": nn.RNN}  # rnnlab cell name → torch.nn layer (RNN: tanh)
 CELL_PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # same names in rnnlab cells and torch.nn
@@ -196,24 +196,6 @@ def bench(cell: str, size_name: str, size: Size, ids: Tensor, vocab_size: int, a
     row["losses"] = losses
     row["times_ms"] = {n: [s * 1e3 for s in v] for n, v in seconds.items()}
     return row
-
-
-def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return {
-        "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "cpu_count": os.cpu_count(),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
 
 
 def table(rows: list[dict]) -> str:

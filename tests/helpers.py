@@ -44,3 +44,16 @@ def outputs_and_grads(layer, x, h0, lengths):
     torch.manual_seed(2)
     loss = (y * torch.randn_like(y)).sum() + (h * torch.randn_like(h)).sum()
     return [y, h, *torch.autograd.grad(loss, [x, h0, *layer.parameters()])]
+
+
+def load_script(path):
+    """Import a script that is not part of the package (bench/, examples/) as a module."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+    path = Path(path)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module

@@ -1,21 +1,17 @@
 """bench/rnn_speed.py runs end to end on a tiny shape and writes rows with ratios."""
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import load_script
 
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "rnn_speed.py"
 
 
 @pytest.fixture(scope="module")
 def rnn_speed():
-    spec = importlib.util.spec_from_file_location("rnn_speed", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def test_help(rnn_speed):

@@ -1,22 +1,18 @@
 """bench/train_speed.py runs end to end on a tiny model, and its float64 check can fail."""
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+
+from tests.helpers import load_script
 
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "train_speed.py"
 
 
 @pytest.fixture(scope="module")
 def train_speed():
-    spec = importlib.util.spec_from_file_location("train_speed", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def test_help(train_speed):
