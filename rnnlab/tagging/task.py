@@ -1,0 +1,214 @@
+"""Slot filling (and joint intent classification) as a trainer task.
+
+Each epoch visits the training sentences in an order drawn from (seed, epoch) alone, so update
+`index` of `epoch` is the same batch after a resume. A batch is padded to its longest sentence
+and carries the lengths; the loss is the mean tag cross-entropy over real tokens, plus the mean
+intent cross-entropy when the data has intents and the model an intent head.
+
+Tag and intent vocabularies are built on the training split ("O" first). Gold labels that never
+occur in training — ATIS's test set has a few tags and multi-intent labels of this kind — cannot
+be predicted: they are left out of the loss, but scored as they are, so they count as errors in
+slot F1 and intent accuracy, exactly as conlleval would count them.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+from rnnlab.data.tagged import TaggedExample
+from rnnlab.data.vocab import Vocabulary
+from rnnlab.data.word_features import WordBatch
+from rnnlab.errors import ConfigError, DataError
+from rnnlab.tagging.metrics import intent_accuracy, slot_scores, token_accuracy
+from rnnlab.tagging.model import IGNORE
+from rnnlab.train.trainer import StepOutput
+
+
+class TaggingTask:
+    metric = "error"  # 1 − slot F1
+
+    def __init__(self, splits: dict[str, list[TaggedExample]], encoder, *, batch_size: int = 32, seed: int = 0,
+                 eval_batch_size: int = 64, tag_vocab: Vocabulary | None = None,
+                 intent_vocab: Vocabulary | None = None):
+        """`encoder`: anything with `encode(sentences) -> WordBatch` — a `WordEncoder`, or the model's
+        `WordFeatures`. Vocabularies are built on splits["train"] unless given."""
+        if batch_size < 1 or eval_batch_size < 1:
+            raise ConfigError(f"batch sizes must be >= 1, got {batch_size} and {eval_batch_size}")
+        train = splits.get("train")
+        if not train:
+            raise DataError(f"tagging task: no training sentences (splits: {', '.join(splits) or 'none'})")
+        for name, examples in splits.items():
+            has = {ex.intent is not None for ex in examples}
+            if len(has) > 1:
+                raise DataError(f"tagging task: split {name!r} has intents for some sentences but not for others")
+        self.splits, self.encoder = splits, encoder
+        self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
+        self.tag_vocab = tag_vocab or Vocabulary.build((t for ex in train for t in ex.tags), unk=None, specials=["O"])
+        unseen = sorted({t for ex in train for t in ex.tags if t not in self.tag_vocab})
+        if unseen:
+            raise DataError(f"tagging task: training tags missing from the tag vocabulary: {unseen[:5]}")
+        train_has_intents = train[0].intent is not None
+        if intent_vocab is None and train_has_intents:
+            intent_vocab = Vocabulary.build((ex.intent for ex in train), unk=None)
+        if intent_vocab is not None and not train_has_intents:
+            raise DataError("tagging task: an intent vocabulary was given but the training sentences have no intents")
+        self.intent_vocab = intent_vocab
+        self._order: tuple[int, np.ndarray] | None = None  # (epoch, permutation): a function of (seed, epoch)
+
+    @property
+    def num_tags(self) -> int:
+        return len(self.tag_vocab)
+
+    @property
+    def num_intents(self) -> int:
+        """0 when the data has no intents (then build the Tagger with num_intents=0)."""
+        return 0 if self.intent_vocab is None else len(self.intent_vocab)
+
+    # --- training ------------------------------------------------------------------------------
+
+    def num_batches(self) -> int:
+        return -(-len(self.splits["train"]) // self.batch_size)
+
+    def epoch_order(self, epoch: int) -> np.ndarray:
+        """The permutation of the training sentences used in `epoch` (depends on seed and epoch only)."""
+        if self._order is None or self._order[0] != epoch:
+            rng = np.random.default_rng([self.seed, epoch])
+            self._order = (epoch, rng.permutation(len(self.splits["train"])))
+        return self._order[1]
+
+    def batch_examples(self, epoch: int, index: int) -> list[TaggedExample]:
+        if not 0 <= index < self.num_batches():
+            raise IndexError(f"batch index {index} out of range [0, {self.num_batches()})")
+        rows = self.epoch_order(epoch)[index * self.batch_size:(index + 1) * self.batch_size]
+        return [self.splits["train"][i] for i in rows]
+
+    def make_batch(self, examples: Sequence[TaggedExample], device=None) -> tuple[WordBatch, Tensor, Tensor | None]:
+        """Words, tag ids (T, B) with IGNORE at padded steps and unknown tags, intent ids (B,) or None."""
+        words = self.encoder.encode([ex.words for ex in examples])
+        T = int(words.word_ids.shape[0])
+        tags = torch.full((T, len(examples)), IGNORE, dtype=torch.long)
+        for b, ex in enumerate(examples):
+            tags[:len(ex.tags), b] = torch.tensor(_ids(self.tag_vocab, ex.tags))
+        intents = None
+        if self.intent_vocab is not None and examples[0].intent is not None:
+            intents = torch.tensor(_ids(self.intent_vocab, [ex.intent for ex in examples]))
+        if device is not None:
+            words, tags = words.to(device), tags.to(device)
+            intents = None if intents is None else intents.to(device)
+        return words, tags, intents
+
+    def train_step(self, model, epoch: int, index: int, carry) -> StepOutput:
+        words, tags, intents = self.make_batch(self.batch_examples(epoch, index), _device(model))
+        tag_logits, intent_logits = model(words, tags)
+        self._check_outputs(tag_logits, intent_logits)
+        loss = F.cross_entropy(tag_logits.flatten(0, 1), tags.flatten(), ignore_index=IGNORE)
+        if intent_logits is not None and intents is not None:
+            loss = loss + F.cross_entropy(intent_logits, intents, ignore_index=IGNORE)
+        return StepOutput(loss, int(words.lengths.sum()))
+
+    def _check_outputs(self, tag_logits: Tensor, intent_logits: Tensor | None) -> None:
+        if tag_logits.shape[-1] != self.num_tags:
+            raise ConfigError(f"the model predicts {tag_logits.shape[-1]} tags but the task has {self.num_tags}")
+        if intent_logits is not None and intent_logits.shape[-1] != self.num_intents:
+            raise ConfigError(f"the model predicts {intent_logits.shape[-1]} intents but the task has "
+                              f"{self.num_intents}" + (" (the data has no intents)" if not self.num_intents else ""))
+
+    # --- evaluation and prediction ---------------------------------------------------------------
+
+    @torch.no_grad()
+    def evaluate(self, model, split: str) -> dict[str, float]:
+        """{"loss", "slot_precision", "slot_recall", "slot_f1", "error" (1 − F1), "token_accuracy",
+        and "intent_accuracy" when the split has intents and the model an intent head}.
+
+        The model runs as at inference (a feedback model runs free); "loss" is the mean tag
+        cross-entropy over tokens with a known gold tag, plus the mean intent cross-entropy."""
+        if split not in self.splits:
+            raise DataError(f"no {split!r} split to evaluate on (have: {', '.join(self.splits)})")
+        examples = self.splits[split]
+        if not examples:
+            raise DataError(f"split {split!r} has no sentences")
+        tag_nll = intent_nll = 0.0
+        tag_n = intent_n = 0
+        predicted: list[tuple[list[str], str | None]] = [None] * len(examples)  # type: ignore[list-item]
+        device = _device(model)
+        with _eval_mode(model):
+            for rows in self._eval_batches([len(ex.words) for ex in examples]):
+                chunk = [examples[i] for i in rows]
+                words, tags, intents = self.make_batch(chunk, device)
+                tag_logits, intent_logits = model(words)
+                self._check_outputs(tag_logits, intent_logits)
+                tag_nll += float(F.cross_entropy(tag_logits.flatten(0, 1), tags.flatten(), ignore_index=IGNORE,
+                                                 reduction="sum"))
+                tag_n += int((tags != IGNORE).sum())
+                if intent_logits is not None and intents is not None:
+                    intent_nll += float(F.cross_entropy(intent_logits, intents, ignore_index=IGNORE, reduction="sum"))
+                    intent_n += int((intents != IGNORE).sum())
+                for i, result in zip(rows, self._decode(tag_logits, intent_logits, words.lengths)):
+                    predicted[i] = result
+        gold_tags = [ex.tags for ex in examples]
+        pred_tags = [tags for tags, _ in predicted]
+        slots = slot_scores(gold_tags, pred_tags)
+        out = {"loss": tag_nll / max(tag_n, 1) + intent_nll / max(intent_n, 1),
+               "slot_precision": slots["precision"], "slot_recall": slots["recall"], "slot_f1": slots["f1"],
+               "error": 1.0 - slots["f1"], "token_accuracy": token_accuracy(gold_tags, pred_tags)}
+        if predicted[0][1] is not None and examples[0].intent is not None:
+            out["intent_accuracy"] = intent_accuracy([ex.intent for ex in examples], [i for _, i in predicted])
+        return out
+
+    def predict_many(self, model, sentences: Sequence[Sequence[str]]) -> list[tuple[list[str], str | None]]:
+        """(tags, intent) for each sentence (intent None without an intent head)."""
+        sentences = [list(s) for s in sentences]
+        results: list[tuple[list[str], str | None]] = [None] * len(sentences)  # type: ignore[list-item]
+        device = _device(model)
+        with torch.no_grad(), _eval_mode(model):
+            for rows in self._eval_batches([len(s) for s in sentences]):
+                words = self.encoder.encode([sentences[i] for i in rows]).to(device)
+                tag_logits, intent_logits = model(words)
+                self._check_outputs(tag_logits, intent_logits)
+                for i, result in zip(rows, self._decode(tag_logits, intent_logits, words.lengths)):
+                    results[i] = result
+        return results
+
+    def predict(self, model, words: Sequence[str] | str) -> tuple[list[str], str | None]:
+        """Tags and intent of one sentence: a list of words, or a string split on whitespace."""
+        words = words.split() if isinstance(words, str) else list(words)
+        if not words:
+            raise DataError("predict: empty sentence")
+        return self.predict_many(model, [words])[0]
+
+    def _eval_batches(self, lengths: list[int]) -> list[list[int]]:
+        """Row indices in batches of similar length (less padding); order does not change any score."""
+        by_length = sorted(range(len(lengths)), key=lengths.__getitem__)
+        return [by_length[a:a + self.eval_batch_size] for a in range(0, len(by_length), self.eval_batch_size)]
+
+    def _decode(self, tag_logits: Tensor, intent_logits: Tensor | None, lengths: Tensor):
+        best = tag_logits.argmax(-1).t().tolist()  # (B, T)
+        intents = [None] * len(best) if intent_logits is None else self.intent_vocab.decode(intent_logits.argmax(-1))
+        for b, n in enumerate(lengths.tolist()):
+            yield self.tag_vocab.decode(best[b][:n]), intents[b]
+
+
+def _ids(vocab: Vocabulary, labels: Sequence[str]) -> list[int]:
+    return [vocab.index(x) if x in vocab else IGNORE for x in labels]
+
+
+def _device(model) -> torch.device:
+    p = next(model.parameters(), None)
+    return torch.device("cpu") if p is None else p.device
+
+
+class _eval_mode:
+    """model.eval() inside, the previous mode restored after."""
+
+    def __init__(self, model):
+        self.model, self.was_training = model, model.training
+
+    def __enter__(self):
+        self.model.eval()
+
+    def __exit__(self, *exc):
+        self.model.train(self.was_training)
