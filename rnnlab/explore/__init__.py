@@ -12,7 +12,7 @@ Interface notes for the page (nothing of the agreed interface changed; these are
 - `Recording.to_json(*, keys=None)`: `keys` picks which "{layer}/{kind}" values to include (a full
   20,000-token recording of a 256-unit layer is ~45 MB of JSON per key). Output:
   {"tokens", "values": {key: [[T][units]]}, "predictions": [[[token, p], ...] per position] | None,
-  "targets": [token | None], "labels": None}. `len(recording)` is T.
+  "targets": [token | None], "labels": [label] | None (taggers: `record_tagger`)}. `len(recording)` is T.
 - `record_examples(..., top_k=5)`; `rank_units(..., top=None)` and `find_matches(..., top=None)`
   return everything; for a list of recordings `rank_units` takes one hypothesis array per recording.
 - `suggest_threshold(values, start, end, fraction=0.1)`: the k-th largest per-unit minimum over the
@@ -25,6 +25,7 @@ Interface notes for the page (nothing of the agreed interface changed; these are
 - Recording a MAX_TOKENS sequence through a 2 × 256 LSTM takes ~10 s on one thread.
 """
 from rnnlab.explore.record import MAX_TOKENS, Recorder, Recording, record_examples, record_language_model
+from rnnlab.explore.record_tagger import record_tagger
 from rnnlab.explore.saturation import gate_saturation, plot_saturation, saturation_json
 from rnnlab.explore.search import (
     Match, UnitScore, counter_hypothesis, find_matches, function_hypothesis, position_hypothesis, rank_units,
@@ -32,7 +33,7 @@ from rnnlab.explore.search import (
 )
 
 __all__ = [
-    "Recorder", "Recording", "record_language_model", "record_examples", "MAX_TOKENS",
+    "Recorder", "Recording", "record_language_model", "record_examples", "record_tagger", "MAX_TOKENS",
     "regex_hypothesis", "counter_hypothesis", "position_hypothesis", "function_hypothesis",
     "rank_units", "UnitScore", "select_units", "value_distribution", "suggest_threshold", "find_matches", "Match",
     "gate_saturation", "plot_saturation", "saturation_json",

@@ -306,9 +306,9 @@
       }
       if (predictions) {
         const best = ex.predictions[t][0][0];
-        const target = ex.targets[t];
+        const target = ex.targets ? ex.targets[t] : undefined;  // none for typed text of a tagger
         const pred = el("span", { className: "pred", textContent: shown(best) });
-        pred.classList.add(target === null ? "end" : best === target ? "hit" : "miss");
+        if (target !== undefined) pred.classList.add(target === null ? "end" : best === target ? "hit" : "miss");
         tok.append(pred);
       }
       frag.append(tok);
@@ -341,7 +341,7 @@
     if (state.track) table.append(el("tr", {}, el("td", { textContent: state.track.label }), el("td", { textContent: fmt(state.track.values[t], 2) })));
     tip.append(table);
     if (ex.predictions) {
-      const target = ex.targets[t];
+      const target = ex.targets ? ex.targets[t] : undefined;
       tip.append(el("div", { className: "tip-title", textContent: "next token: guesses" }));
       const guesses = el("table");
       for (const [token, p] of ex.predictions[t]) {
@@ -351,7 +351,8 @@
         if (token === target) tr.className = "hit";
         guesses.append(tr);
       }
-      tip.append(guesses, el("div", { textContent: target === null ? "(last token)" : `true next: ${JSON.stringify(target)}` }));
+      if (target !== undefined) tip.append(guesses, el("div", { textContent: target === null ? "(last token)" : `true next: ${JSON.stringify(target)}` }));
+      else tip.append(guesses);
     }
     return tip;
   }
