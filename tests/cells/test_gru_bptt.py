@@ -6,7 +6,7 @@ import torch
 
 from rnnlab import GRUCell, Recurrent
 from rnnlab.cells import gru_bptt
-from tests.helpers import gradcheck_module, outputs_and_grads
+from tests.helpers import check_cuda_matches_cpu, check_partial_gradients_and_no_grad, gradcheck_module, outputs_and_grads
 
 T, B, D, H = 4, 3, 3, 4  # small: full gradcheck perturbs every element of x, h0 and the parameters
 LENGTHS = [T, 2, 1]  # one full sequence, two padded ones
@@ -100,29 +100,10 @@ def test_matches_torch_gru():
 
 def test_partial_gradients_and_no_grad():
     """Only some inputs needing a gradient, and inference without autograd, work too."""
-    cell = make_cell({"layer_norm": True})
-    x, h0 = inputs()
-    layer = Recurrent(cell, fused=True, batch_first=True)
-    cell.weight_hh.requires_grad_(False)
-    y, h = layer(x.detach().transpose(0, 1), h0)
-    gh0, gw = torch.autograd.grad(y.sum() + h.sum(), [h0, cell.weight_ih])
-    y_ref, h_ref = Recurrent(cell, fused=False, batch_first=True)(x.detach().transpose(0, 1), h0)
-    gh0_ref, gw_ref = torch.autograd.grad(y_ref.sum() + h_ref.sum(), [h0, cell.weight_ih])
-    torch.testing.assert_close(gh0, gh0_ref, atol=1e-10, rtol=0)
-    torch.testing.assert_close(gw, gw_ref, atol=1e-10, rtol=0)
-    with torch.no_grad():
-        y, h = layer(x.transpose(0, 1), h0)
-    torch.testing.assert_close(y, y_ref.detach(), atol=1e-12, rtol=0)
+    check_partial_gradients_and_no_grad(make_cell({"layer_norm": True}), *inputs())
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.parametrize("config", CONFIGS)
 def test_cuda(config):
-    cell = make_cell(CONFIGS[config])
-    x, h0 = inputs()
-    reference = outputs_and_grads(Recurrent(cell, fused=False), x, h0, LENGTHS)
-    cell = cell.cuda()
-    x, h0 = (v.detach().cuda().requires_grad_() for v in (x, h0))
-    fused = outputs_and_grads(Recurrent(cell, fused=True), x, h0, LENGTHS)
-    for a, b in zip(fused, reference):
-        torch.testing.assert_close(a.cpu(), b, atol=1e-10, rtol=1e-10)
+    check_cuda_matches_cpu(make_cell(CONFIGS[config]), *inputs(), LENGTHS)
