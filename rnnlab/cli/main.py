@@ -1,4 +1,5 @@
-"""`rnnlab COMMAND ...` (also `python -m rnnlab`): train, resume, generate, eval, gradients, cells.
+"""`rnnlab COMMAND ...` (also `python -m rnnlab`): train, resume, generate, tag, classify, translate,
+eval, explore, gradients, cells.
 
 Errors the user can cause (rnnlab.errors.RnnlabError) are printed as one line and exit with
 status 2; anything else is a bug and keeps its traceback.
@@ -10,7 +11,8 @@ import sys
 
 from rnnlab.errors import RnnlabError
 
-COMMANDS = ("train", "resume", "generate", "evaluate", "explore", "gradients", "cells")  # modules of rnnlab.cli
+COMMANDS = ("train", "resume", "generate", "tag", "classify", "translate", "evaluate", "explore", "gradients",
+            "cells")  # modules of rnnlab.cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,7 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # `rnnlab tag RUN --format pairs "a sentence"`: argparse leaves positionals given after an
+    # option unparsed when the command takes a list of them; they belong to that list
+    rest = getattr(args, "rest_into", None)
+    if extra and rest and not any(e.startswith("-") for e in extra):
+        getattr(args, rest).extend(extra)
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.func(args) or 0
     except RnnlabError as e:

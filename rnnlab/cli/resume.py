@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 
 from rnnlab.cli.train import add_option_flags, finish, given_options, train_config
-from rnnlab.data import Vocabulary
 from rnnlab.errors import ConfigError
-from rnnlab.runs import language_model as recipe
-from rnnlab.runs.options import RESUMABLE
+from rnnlab.runs.options import RESUMABLE, defaults
+from rnnlab.runs.recipe import load_vocabs, recipe_of
 from rnnlab.runs.run_dir import RunDir
 from rnnlab.train.trainer import Trainer
 
@@ -29,7 +28,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     run_dir = RunDir(args.run_dir)
-    config = run_dir.load_config()
+    recipe, config = recipe_of(run_dir)
     saved = config["options"]
     requested = given_options(args)
     for key, value in requested.items():
@@ -39,8 +38,8 @@ def run(args: argparse.Namespace) -> int:
                 f"(only {', '.join(RESUMABLE)} may change on resume)"
             )
     # a budget stopped the last invocation; it does not carry over unless given again
-    options = {**saved, "max_steps": None, "max_time": None, **requested}
-    prepared = recipe.prepare(options, vocab=Vocabulary.load(run_dir.vocab_path))
+    options = {**defaults(), **saved, "max_steps": None, "max_time": None, **requested}
+    prepared = recipe.prepare(options, vocabs=load_vocabs(run_dir, recipe.VOCABS))
     if prepared.data_info.get("sha256") != config["data"].get("sha256"):
         raise ConfigError(f"cannot resume {run_dir.path}: its data changed since the run started "
                           f"(was {config['data'].get('source')})")
@@ -50,4 +49,4 @@ def run(args: argparse.Namespace) -> int:
                       progress=not args.no_progress)
     trainer.restore()
     run_dir.update_options(options)
-    return finish(trainer, prepared, run_dir)
+    return finish(trainer, prepared, run_dir, recipe)

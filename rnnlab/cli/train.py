@@ -5,8 +5,8 @@ import argparse
 import datetime
 import sys
 
-from rnnlab.runs import language_model as recipe
 from rnnlab.runs.options import OPTIONS, PRESETS, TRAIN_KEYS, coerce, preset, read_toml, resolve
+from rnnlab.runs.recipe import recipe_for, save_vocabs
 from rnnlab.runs.run_dir import RunDir
 from rnnlab.train.trainer import TrainConfig, Trainer
 
@@ -54,6 +54,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     options = resolve(given_options(args))
+    recipe = recipe_for(options["task"])
     recipe.validate(options)
     config = train_config(options)  # validated here, before the data is loaded
     out = args.out or f"runs/{options['task']}-{options['cell']}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
@@ -61,29 +62,21 @@ def run(args: argparse.Namespace) -> int:
     run_dir.check_new(args.overwrite)  # before the (slow) data loading
     prepared = recipe.prepare(options)
     run_dir.create(options, prepared.model.config(), prepared.data_info, overwrite=args.overwrite)
-    prepared.vocab.save(run_dir.vocab_path)
-    _describe(prepared, options, run_dir)
+    save_vocabs(run_dir, prepared.vocabs)
+    for line in recipe.describe(prepared, options).splitlines():
+        print(f"rnnlab: {line}", file=sys.stderr)
+    print(f"rnnlab: run directory {run_dir.path}", file=sys.stderr)
     trainer = Trainer(prepared.model, prepared.task, config, run_dir.path, progress=not args.no_progress)
-    return finish(trainer, prepared, run_dir)
+    return finish(trainer, prepared, run_dir, recipe)
 
 
-def _describe(prepared, options: dict, run_dir: RunDir) -> None:
-    info = prepared.data_info
-    params = sum(p.numel() for p in prepared.model.parameters())
-    source = "built-in corpus (Python standard library)" if info["source"] == "python-stdlib" else info["source"]
-    tokens = ", ".join(f"{s} {n:,}" for s, n in info["tokens"].items())
-    print(f"rnnlab: {options['task']} on {source}: {tokens} tokens, vocabulary {info['vocab_size']:,}", file=sys.stderr)
-    print(f"rnnlab: {options['layers']} x {options['hidden']} {options['cell']}, {params:,} parameters, "
-          f"{prepared.task.num_batches():,} updates per epoch; run directory {run_dir.path}", file=sys.stderr)
-
-
-def finish(trainer: Trainer, prepared, run_dir: RunDir) -> int:
+def finish(trainer: Trainer, prepared, run_dir: RunDir, recipe) -> int:
     """Train, then report: test metrics with the best weights if the run is complete, else how to resume."""
     summary = trainer.fit()
     _plot(run_dir)
     valid = summary["valid"]
     if valid:
-        print(f"rnnlab: valid {_format(valid)}", file=sys.stderr)
+        print(f"rnnlab: valid {recipe.format_metrics(valid)}", file=sys.stderr)
     if summary["stopped"] in ("interrupted", "max_steps", "max_time"):
         print(f"rnnlab: stopped ({summary['stopped']}) after {summary['step']} updates; "
               f"continue with: rnnlab resume {run_dir.path}", file=sys.stderr)
@@ -92,17 +85,9 @@ def finish(trainer: Trainer, prepared, run_dir: RunDir) -> int:
         load_weights(trainer.model, run_dir.weights("best"))
         test = prepared.task.evaluate(trainer.model, "test")
         trainer.log.write("test", trainer.step, summary["epochs_done"], **test)
-        print(f"rnnlab: test {_format(test)} (best weights)", file=sys.stderr)
-    print(f"rnnlab: sample with: rnnlab generate {run_dir.path}", file=sys.stderr)
+        print(f"rnnlab: test {recipe.format_metrics(test)} (best weights)", file=sys.stderr)
+    print(f"rnnlab: {recipe.USE.format(run=run_dir.path)}", file=sys.stderr)
     return 130 if summary["stopped"] == "interrupted" else 0
-
-
-def _format(metrics: dict) -> str:
-    parts = [f"loss {metrics['loss']:.4f}"]
-    if "bpc" in metrics:
-        parts.append(f"{metrics['bpc']:.3f} bits/char")
-    parts.append(f"perplexity {metrics['ppl']:.2f}")
-    return ", ".join(parts)
 
 
 def _plot(run_dir: RunDir) -> None:
@@ -113,4 +98,3 @@ def _plot(run_dir: RunDir) -> None:
         plot_metrics(run_dir.metrics)
     except ImportError:  # matplotlib missing: the numbers are in metrics.jsonl anyway
         pass
-

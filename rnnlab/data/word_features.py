@@ -204,6 +204,25 @@ class WordFeatures(nn.Module):
         counts = torch.zeros(slots, self.num_trigrams, dtype=dtype or self._like.dtype, device=flat.device)
         return counts.index_put_((slot, flat), counts.new_ones(flat.shape), accumulate=True)
 
+    def config(self) -> dict:
+        """The architecture without the vocabularies (those are saved beside it); see `from_config`."""
+        return dict(one_hot=self.one_hot, trigrams=self.trigrams, embedding_size=self.embedding_size,
+                    projection=self.projection, num_words=self.num_words, num_trigrams=self.num_trigrams)
+
+    @classmethod
+    def from_config(cls, config: dict, word_vocab: Vocabulary, trigram_vocab: Vocabulary | None = None) -> "WordFeatures":
+        """Rebuild from `config()` and the saved vocabularies, checking that their sizes still match."""
+        config = dict(config)
+        try:
+            num_words, num_trigrams = config.pop("num_words"), config.pop("num_trigrams")
+            features = cls(word_vocab, trigram_vocab, **config)
+        except (KeyError, TypeError) as e:
+            raise ConfigError(f"config does not describe WordFeatures ({e})") from None
+        if (features.num_words, features.num_trigrams) != (num_words, num_trigrams):
+            raise ConfigError(f"the vocabularies have {features.num_words} words and {features.num_trigrams} trigrams "
+                              f"but the model was built for {num_words} and {num_trigrams}")
+        return features
+
     def extra_repr(self) -> str:
         return (f"words={self.num_words}, trigrams={self.num_trigrams}, one_hot={self.one_hot}, "
                 f"embedding_size={self.embedding_size}, projection={self.projection}, output_size={self.output_size}")

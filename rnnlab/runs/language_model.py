@@ -9,7 +9,6 @@ on the training split only; tokens it lacks map to `<unk>`.
 from __future__ import annotations
 
 import hashlib
-from typing import NamedTuple
 
 from torch import Tensor
 
@@ -17,19 +16,15 @@ from rnnlab.cells.registry import CELLS
 from rnnlab.data import Vocabulary, corpus_files, corpus_info, read_corpus, stdlib_corpus, tokenize
 from rnnlab.errors import ConfigError
 from rnnlab.lm import LanguageModel, LanguageModelTask
+from rnnlab.runs.recipe import Prepared
 from rnnlab.runs.run_dir import RunDir
 from rnnlab.tasks.synthetic import SYNTHETIC_TASKS, synthetic_corpus
 from rnnlab.train.checkpoint import load_weights
 from rnnlab.train.trainer import seed_everything
 
 TASKS = {"lm-char": "char", "lm-word": "word", **{name: "char" for name in SYNTHETIC_TASKS}}
-
-
-class Prepared(NamedTuple):
-    model: LanguageModel
-    task: LanguageModelTask
-    vocab: Vocabulary
-    data_info: dict
+VOCABS = ("vocab",)
+USE = "sample with: rnnlab generate {run}"
 
 
 def level_of(options: dict) -> str:
@@ -50,7 +45,8 @@ def load_texts(options: dict) -> tuple[dict[str, str], dict]:
     if options["task"] in SYNTHETIC_TASKS:  # a memory task's strings, one per line, made in code
         if options["data"] is not None:
             raise ConfigError(f"task {options['task']!r} generates its own data; drop --data")
-        texts = synthetic_corpus(options["task"], max_chars=options["max_chars"] or 200_000, seed=options["seed"])
+        texts = synthetic_corpus(options["task"], max_chars=options["max_chars"] or 200_000,
+                                 seed=options["data_seed"])
         info = {"source": f"synthetic:{options['task']}"}
     elif options["data"] is None:
         texts = stdlib_corpus(options["max_chars"])
@@ -71,10 +67,11 @@ def encode(texts: dict[str, str], level: str, vocab: Vocabulary) -> dict[str, Te
     return {split: vocab.encode(text if level == "char" else tokenize(text, level)) for split, text in texts.items()}
 
 
-def prepare(options: dict, vocab: Vocabulary | None = None) -> Prepared:
-    """Everything a training run needs. Pass the run's saved `vocab` when resuming."""
+def prepare(options: dict, vocabs: dict[str, Vocabulary] | None = None) -> Prepared:
+    """Everything a training run needs. Pass the run's saved vocabulary ({"vocab": …}) when resuming."""
     level = level_of(options)
     texts, info = load_texts(options)
+    vocab = (vocabs or {}).get("vocab")
     if vocab is None:
         train_tokens = texts["train"] if level == "char" else tokenize(texts["train"], level)
         vocab = Vocabulary.build(train_tokens, min_count=options["min_count"], max_size=options["max_vocab"])
@@ -88,15 +85,35 @@ def prepare(options: dict, vocab: Vocabulary | None = None) -> Prepared:
                              bptt_back=options["bptt_back"], eval_batch_size=options["eval_batch_size"],
                              loss_sum_over_time=options["loss_sum_over_time"])
     info.update(vocab_size=len(vocab), tokens={s: int(t.numel()) for s, t in splits.items()})
-    return Prepared(model, task, vocab, info)
+    return Prepared(model, task, {"vocab": vocab}, info)
 
 
 def load(run: RunDir, weights: str = "best") -> tuple[LanguageModel, Vocabulary, dict]:
     """The trained model of a run directory (eval mode), its vocabulary and its config."""
     config = run.load_config()
-    level_of(config["options"])
+    task = config["options"].get("task")
+    if task not in TASKS:
+        raise ConfigError(f"{run.path} is a {task!r} run, not a language model")
     vocab = Vocabulary.load(run.vocab_path)
     model = LanguageModel.from_config(config["model"])
     load_weights(model, run.weights(weights))
     model.eval()
     return model, vocab, config
+
+
+def describe(prepared: Prepared, options: dict) -> str:
+    info = prepared.data_info
+    params = sum(p.numel() for p in prepared.model.parameters())
+    source = "built-in corpus (Python standard library)" if info["source"] == "python-stdlib" else info["source"]
+    tokens = ", ".join(f"{s} {n:,}" for s, n in info["tokens"].items())
+    return (f"{options['task']} on {source}: {tokens} tokens, vocabulary {info['vocab_size']:,}\n"
+            f"{options['layers']} x {options['hidden']} {options['cell']}, {params:,} parameters, "
+            f"{prepared.task.num_batches():,} updates per epoch")
+
+
+def format_metrics(metrics: dict) -> str:
+    parts = [f"loss {metrics['loss']:.4f}"]
+    if "bpc" in metrics:
+        parts.append(f"{metrics['bpc']:.3f} bits/char")
+    parts.append(f"perplexity {metrics['ppl']:.2f}")
+    return ", ".join(parts)

@@ -33,10 +33,23 @@ def _bool(text: str) -> bool:
 
 OPTIONS: list[Option] = [
     # what to learn, from what
-    Option("task", "lm-char", str, "what to train: lm-char (character LM), lm-word (word LM), or a "
-           "synthetic memory task: counting, selective-counting, start-symbol, copy"),
-    Option("data", None, str, "directory with train.txt/valid.txt/test.txt or ptb.{train,valid,test}.txt "
-           "(default: the built-in corpus, this Python's standard library sources)", nullable=True),
+    Option("task", "lm-char", str, "what to train: lm-char (character LM), lm-word (word LM), a synthetic "
+           "memory task (counting, selective-counting, start-symbol, copy), tagging (slot filling), "
+           "classify (sequence classification) or seq2seq (encoder-decoder)"),
+    Option("data", None, str, "data directory. LMs: train.txt/valid.txt/test.txt or ptb.{train,valid,test}.txt; "
+           "tagging: ATIS layout (train/seq.in, seq.out, label), CoNLL files or 'words<TAB>tags[<TAB>intent]' "
+           "lines in {train,valid,test}.txt; classify: 'label<TAB>text' lines in {train,valid,test}.tsv or .txt; "
+           "seq2seq: 'source<TAB>target' lines in {train,valid,test}.tsv or .txt "
+           "(default: built-in data, see --dataset)", nullable=True),
+    Option("dataset", None, str, "built-in data when --data is not given: tagging flights; classify parity, "
+           "balanced or reber; seq2seq reverse, sort or dates (default: the task's first)", nullable=True),
+    Option("train_examples", None, int, "built-in tagging/classify/seq2seq data: training examples "
+           "(valid and test get a tenth each, at least 200 or as many as train)", nullable=True),
+    Option("min_len", None, int, "built-in classify/seq2seq data: shortest sequence", nullable=True),
+    Option("max_len", None, int, "built-in classify/seq2seq data: longest sequence", nullable=True),
+    Option("data_seed", 0, int, "seed of generated data (separate from --seed, so seeds compare models on the same data)"),
+    Option("level", None, str, "classify/seq2seq files: 'char' or 'word' tokens (default: word for classify, "
+           "char for seq2seq)", nullable=True),
     Option("max_chars", 1_000_000, int, "built-in corpus: characters of training text (valid/test get a tenth)", nullable=True),
     Option("min_count", 1, int, "tokens seen fewer times in train map to <unk>"),
     Option("max_vocab", None, int, "keep only the most frequent tokens", nullable=True),
@@ -48,6 +61,25 @@ OPTIONS: list[Option] = [
     Option("dropout", 0.0, float, "dropout on non-recurrent connections"),
     Option("init_range", None, float, "initialise every weight from U(-r, r) (default: each module's own)", nullable=True),
     Option("tie_weights", False, _bool, "share embedding and softmax weights (needs embedding = hidden)"),
+    # tagging, classification and encoder-decoder models
+    Option("bidirectional", False, _bool, "tagging/classify/seq2seq: bidirectional recurrent layers (seq2seq: encoder)"),
+    Option("trigrams", True, _bool, "tagging: add letter-trigram features (word hashing) to the word embedding"),
+    Option("projection", 0, int, "tagging: learned size of the trigram features (0: the raw trigram count vector)"),
+    Option("jordan_feedback", "off", str, "tagging: feed the previous tag back into the first layer: off, onehot "
+           "(teacher-forced in training, own predictions at inference) or softmax"),
+    Option("intent", True, _bool, "tagging: also classify the sentence's intent when the data has intents"),
+    Option("pool", "last", str, "classify / tagging intent: read the sequence from its last state or the mean "
+           "of all states (last, mean)"),
+    Option("attention", True, _bool, "seq2seq: additive attention over the encoder states"),
+    Option("context_input", False, _bool, "seq2seq: feed the encoder's summary C to every decoder step"),
+    Option("teacher_forcing", "constant", str, "seq2seq: probability schedule of feeding the true previous "
+           "token: constant, linear, exponential, inverse-sigmoid (Bengio et al. 2015)"),
+    Option("tf_k", 1.0, float, "seq2seq schedule: k (constant: the probability; exponential: k^i; "
+           "inverse-sigmoid: k/(k+exp(i/k)); linear: the start)"),
+    Option("tf_c", 0.0, float, "seq2seq linear schedule: decrease per update"),
+    Option("tf_floor", 0.0, float, "seq2seq linear schedule: the lowest probability"),
+    Option("beam", 1, int, "seq2seq: beam width for evaluation and `rnnlab translate` (1: greedy)"),
+    Option("length_penalty", 0.6, float, "seq2seq beam search: GNMT length normalisation alpha (0: none)"),
     # batching
     Option("batch_size", 32, int, "parallel streams per update"),
     Option("bptt", 100, int, "truncated BPTT: steps per update (k1)"),
@@ -102,9 +134,20 @@ PRESETS: dict[str, dict[str, Any]] = {
                   "epochs": 13, "optimizer": "sgd", "lr": 1.0, "schedule": "step", "decay_start": 4,
                   "decay_factor": 0.5, "clip_norm": 5.0, "max_vocab": None, "log_every": 100,
                   "loss_sum_over_time": True},
+    # slot filling on the built-in flight corpus (or --data): BiLSTM over embeddings + letter trigrams
+    "tagging": {"task": "tagging", "cell": "lstm", "hidden": 64, "layers": 1, "embedding": 64, "bidirectional": True,
+                "projection": 64, "min_count": 2, "dropout": 0.2, "batch_size": 16, "eval_batch_size": 64,
+                "epochs": 5, "lr": 3e-3, "log_every": 20},
+    # sequence classification: small LSTM over 1-of-N characters
+    "classify": {"task": "classify", "cell": "lstm", "hidden": 64, "layers": 1, "embedding": 16,
+                 "batch_size": 32, "eval_batch_size": 128, "epochs": 10, "lr": 3e-3, "log_every": 20},
+    # encoder-decoder with attention on the built-in date translation
+    "seq2seq": {"task": "seq2seq", "cell": "lstm", "hidden": 128, "layers": 1, "embedding": 32, "attention": True,
+                "batch_size": 32, "eval_batch_size": 128, "epochs": 6, "lr": 3e-3, "log_every": 20},
 }
 TASK_PRESET = {"lm-char": "char", "lm-word": "word", "counting": "memory", "selective-counting": "memory",
-               "start-symbol": "memory", "copy": "memory"}
+               "start-symbol": "memory", "copy": "memory", "tagging": "tagging", "classify": "classify",
+               "seq2seq": "seq2seq"}
 
 
 def defaults() -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """A run directory: everything one training run produced, readable without the code that made it.
 
     config.json        how the run was made: resolved options, model config, data fingerprint
-    vocab.json         the token ↔ id table (language models, taggers)
+    vocab.json         the token ↔ id table (language models); vocab-<name>.json for models
+                       with several (words, trigrams, tags, intents, labels, source, target)
     checkpoint/        last state: weights + optimizer + position + RNGs (safetensors + JSON)
     best.safetensors   weights with the best validation metric so far
     metrics.jsonl      one JSON object per log line;  loss.png  the curves
@@ -29,6 +30,9 @@ class RunDir:
     checkpoint = property(lambda self: self.path / "checkpoint")
     best = property(lambda self: self.path / "best.safetensors")
     metrics = property(lambda self: self.path / "metrics.jsonl")
+
+    def vocab_file(self, name: str) -> Path:
+        return self.vocab_path if name == "vocab" else self.path / f"vocab-{name}.json"
 
     def exists(self) -> bool:
         return self.config_path.is_file()
@@ -71,6 +75,8 @@ class RunDir:
         for key in ("options", "model", "data"):
             if not isinstance(config.get(key), dict):
                 raise CheckpointError(f"{self.config_path} is corrupt (no {key!r} section)")
+        from rnnlab.runs.options import defaults  # options added since the run was made take their defaults
+        config["options"] = {**defaults(), **config["options"]}
         return config
 
     def update_options(self, options: dict) -> None:

@@ -21,7 +21,7 @@ from torch.nn import functional as F
 
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.seq2seq.decoding import greedy_decode
+from rnnlab.seq2seq.decoding import beam_search, greedy_decode
 from rnnlab.seq2seq.model import pad_batch
 from rnnlab.train.trainer import StepOutput
 
@@ -122,13 +122,14 @@ class Seq2SeqTask:
     `evaluate(model, split)` reports "loss" (teacher-forced cross-entropy per target token, <eos>
     included), "token_accuracy" (teacher-forced: the argmax at each target position equals the
     true token), "exact_match" (greedy decoding reproduces the whole target) and "error"
-    (1 − exact_match, the metric: lower is better).
+    (1 − exact_match, the metric: lower is better). Decoding is greedy with `beam_size` 1, else
+    beam search (one source at a time, slower) with GNMT length normalisation `length_penalty`.
     """
     metric = "error"
 
     def __init__(self, splits: dict[str, list[Pair]], src_vocab: Vocabulary, tgt_vocab: Vocabulary, *,
                  batch_size: int = 32, seed: int = 0, teacher_forcing: float | SamplingSchedule = 1.0,
-                 eval_batch_size: int = 128):
+                 eval_batch_size: int = 128, beam_size: int = 1, length_penalty: float = 0.0):
         if "train" not in splits or not splits["train"]:
             raise DataError("sequence-to-sequence task: no training pairs (the 'train' split is missing or empty)")
         if batch_size < 1 or eval_batch_size < 1:
@@ -136,6 +137,9 @@ class Seq2SeqTask:
         for token in (PAD, BOS, EOS):
             if token not in tgt_vocab:
                 raise DataError(f"the target vocabulary has no {token!r} token (build it with build_vocabularies)")
+        if beam_size < 1 or length_penalty < 0:
+            raise ConfigError(f"need beam_size >= 1 and length_penalty >= 0, got {beam_size} and {length_penalty}")
+        self.beam_size, self.length_penalty = beam_size, length_penalty
         if not isinstance(teacher_forcing, SamplingSchedule):
             teacher_forcing = SamplingSchedule("constant", float(teacher_forcing))
         self.schedule = teacher_forcing
@@ -221,7 +225,12 @@ class Seq2SeqTask:
                 correct += int(((logits.argmax(-1) == tgt) & real).sum())
                 tokens += int(real.sum())
                 # decoding one step past the longest target is enough to tell a match
-                hyps = greedy_decode(model, src, lengths, max_len=tgt.shape[0] + 1)
+                if self.beam_size == 1:
+                    hyps = greedy_decode(model, src, lengths, max_len=tgt.shape[0] + 1)
+                else:
+                    hyps = [beam_search(model, src[:n, b], beam_size=self.beam_size, max_len=tgt.shape[0] + 1,
+                                        length_penalty=self.length_penalty, n_best=1)[0]
+                            for b, n in enumerate(lengths.tolist())]
                 exact += sum(h.finished and h.tokens == t[:-1].tolist() for h, (_, t) in zip(hyps, chunk))
         finally:
             model.train(was_training)

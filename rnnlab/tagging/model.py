@@ -96,6 +96,9 @@ class Tagger(nn.Module):
                               "would need the tags predicted after t; use bidirectional=False")
         if intent_from not in ("last", "mean"):
             raise ConfigError(f"intent_from must be 'last' or 'mean', got {intent_from!r}")
+        self._config = dict(num_tags=num_tags, cell=cell, hidden_size=hidden_size, num_layers=num_layers,
+                            bidirectional=bidirectional, dropout=dropout, jordan_feedback=jordan_feedback,
+                            num_intents=num_intents, intent_from=intent_from)
         self.features, self.num_tags, self.num_intents = word_features, num_tags, num_intents
         self.bidirectional, self.dropout = bidirectional, dropout
         self.jordan_feedback, self.intent_from = jordan_feedback, intent_from
@@ -115,6 +118,23 @@ class Tagger(nn.Module):
         self.layers = nn.ModuleList(layers)
         self.tag_out = nn.Linear(width, num_tags)
         self.intent_out = nn.Linear(width, num_intents) if num_intents else None
+
+    def config(self) -> dict:
+        """JSON-able architecture: the word features' config under "features", the rest as given.
+        The vocabularies are not in it; `from_config` takes them."""
+        return {"features": self.features.config(), **self._config}
+
+    @classmethod
+    def from_config(cls, config: dict, word_vocab, trigram_vocab=None) -> "Tagger":
+        config = dict(config)
+        if not isinstance(config.get("features"), dict):
+            raise ConfigError("model config does not describe a Tagger (no 'features' section)")
+        features = WordFeatures.from_config(config.pop("features"), word_vocab, trigram_vocab)
+        try:
+            num_tags = config.pop("num_tags")
+            return cls(features, num_tags, **config)
+        except (KeyError, TypeError) as e:
+            raise ConfigError(f"model config does not describe a Tagger ({e})") from None
 
     @property
     def output_size(self) -> int:

@@ -25,6 +25,8 @@ from rnnlab.data.word_features import WordBatch
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.tagging.metrics import intent_accuracy, slot_scores, token_accuracy
 from rnnlab.tagging.model import IGNORE
+from rnnlab.tagging.predict import SlotFiller
+from rnnlab.train.inference import eval_mode, model_device
 from rnnlab.train.trainer import StepOutput
 
 
@@ -102,20 +104,13 @@ class TaggingTask:
         return words, tags, intents
 
     def train_step(self, model, epoch: int, index: int, carry) -> StepOutput:
-        words, tags, intents = self.make_batch(self.batch_examples(epoch, index), _device(model))
+        words, tags, intents = self.make_batch(self.batch_examples(epoch, index), model_device(model))
         tag_logits, intent_logits = model(words, tags)
-        self._check_outputs(tag_logits, intent_logits)
+        self.predictor(model).check_outputs(tag_logits, intent_logits)
         loss = F.cross_entropy(tag_logits.flatten(0, 1), tags.flatten(), ignore_index=IGNORE)
         if intent_logits is not None and intents is not None:
             loss = loss + F.cross_entropy(intent_logits, intents, ignore_index=IGNORE)
         return StepOutput(loss, int(words.lengths.sum()))
-
-    def _check_outputs(self, tag_logits: Tensor, intent_logits: Tensor | None) -> None:
-        if tag_logits.shape[-1] != self.num_tags:
-            raise ConfigError(f"the model predicts {tag_logits.shape[-1]} tags but the task has {self.num_tags}")
-        if intent_logits is not None and intent_logits.shape[-1] != self.num_intents:
-            raise ConfigError(f"the model predicts {intent_logits.shape[-1]} intents but the task has "
-                              f"{self.num_intents}" + (" (the data has no intents)" if not self.num_intents else ""))
 
     # --- evaluation and prediction ---------------------------------------------------------------
 
@@ -134,20 +129,21 @@ class TaggingTask:
         tag_nll = intent_nll = 0.0
         tag_n = intent_n = 0
         predicted: list[tuple[list[str], str | None]] = [None] * len(examples)  # type: ignore[list-item]
-        device = _device(model)
-        with _eval_mode(model):
-            for rows in self._eval_batches([len(ex.words) for ex in examples]):
+        device = model_device(model)
+        predictor = self.predictor(model)
+        with eval_mode(model):
+            for rows in predictor.batches([len(ex.words) for ex in examples]):
                 chunk = [examples[i] for i in rows]
                 words, tags, intents = self.make_batch(chunk, device)
                 tag_logits, intent_logits = model(words)
-                self._check_outputs(tag_logits, intent_logits)
+                predictor.check_outputs(tag_logits, intent_logits)
                 tag_nll += float(F.cross_entropy(tag_logits.flatten(0, 1), tags.flatten(), ignore_index=IGNORE,
                                                  reduction="sum"))
                 tag_n += int((tags != IGNORE).sum())
                 if intent_logits is not None and intents is not None:
                     intent_nll += float(F.cross_entropy(intent_logits, intents, ignore_index=IGNORE, reduction="sum"))
                     intent_n += int((intents != IGNORE).sum())
-                for i, result in zip(rows, self._decode(tag_logits, intent_logits, words.lengths)):
+                for i, result in zip(rows, predictor.decode(tag_logits, intent_logits, words.lengths)):
                     predicted[i] = result
         gold_tags = [ex.tags for ex in examples]
         pred_tags = [tags for tags, _ in predicted]
@@ -159,56 +155,18 @@ class TaggingTask:
             out["intent_accuracy"] = intent_accuracy([ex.intent for ex in examples], [i for _, i in predicted])
         return out
 
+    def predictor(self, model) -> SlotFiller:
+        return SlotFiller(model, self.tag_vocab, self.intent_vocab, encoder=self.encoder,
+                          batch_size=self.eval_batch_size)
+
     def predict_many(self, model, sentences: Sequence[Sequence[str]]) -> list[tuple[list[str], str | None]]:
         """(tags, intent) for each sentence (intent None without an intent head)."""
-        sentences = [list(s) for s in sentences]
-        results: list[tuple[list[str], str | None]] = [None] * len(sentences)  # type: ignore[list-item]
-        device = _device(model)
-        with torch.no_grad(), _eval_mode(model):
-            for rows in self._eval_batches([len(s) for s in sentences]):
-                words = self.encoder.encode([sentences[i] for i in rows]).to(device)
-                tag_logits, intent_logits = model(words)
-                self._check_outputs(tag_logits, intent_logits)
-                for i, result in zip(rows, self._decode(tag_logits, intent_logits, words.lengths)):
-                    results[i] = result
-        return results
+        return self.predictor(model).predict_many(sentences)
 
     def predict(self, model, words: Sequence[str] | str) -> tuple[list[str], str | None]:
         """Tags and intent of one sentence: a list of words, or a string split on whitespace."""
-        words = words.split() if isinstance(words, str) else list(words)
-        if not words:
-            raise DataError("predict: empty sentence")
-        return self.predict_many(model, [words])[0]
-
-    def _eval_batches(self, lengths: list[int]) -> list[list[int]]:
-        """Row indices in batches of similar length (less padding); order does not change any score."""
-        by_length = sorted(range(len(lengths)), key=lengths.__getitem__)
-        return [by_length[a:a + self.eval_batch_size] for a in range(0, len(by_length), self.eval_batch_size)]
-
-    def _decode(self, tag_logits: Tensor, intent_logits: Tensor | None, lengths: Tensor):
-        best = tag_logits.argmax(-1).t().tolist()  # (B, T)
-        intents = [None] * len(best) if intent_logits is None else self.intent_vocab.decode(intent_logits.argmax(-1))
-        for b, n in enumerate(lengths.tolist()):
-            yield self.tag_vocab.decode(best[b][:n]), intents[b]
+        return self.predictor(model).predict(words)
 
 
 def _ids(vocab: Vocabulary, labels: Sequence[str]) -> list[int]:
     return [vocab.index(x) if x in vocab else IGNORE for x in labels]
-
-
-def _device(model) -> torch.device:
-    p = next(model.parameters(), None)
-    return torch.device("cpu") if p is None else p.device
-
-
-class _eval_mode:
-    """model.eval() inside, the previous mode restored after."""
-
-    def __init__(self, model):
-        self.model, self.was_training = model, model.training
-
-    def __enter__(self):
-        self.model.eval()
-
-    def __exit__(self, *exc):
-        self.model.train(self.was_training)

@@ -1,0 +1,59 @@
+"""`rnnlab tag RUN_DIR "sentence" ...`: slot tags (and the intent) from a trained tagger.
+
+Sentences come from the arguments, or one per line from standard input when none are given.
+Words are split on whitespace and lower-cased words are not assumed: the text is read as typed,
+so type it the way the training data was written (ATIS is lower case). Words the model never saw
+are read as <unk> (and through their letter trigrams); they are listed on stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import torch
+
+from rnnlab.errors import DataError
+from rnnlab.runs import tagging as recipe
+from rnnlab.runs.run_dir import RunDir
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("tag", help="tag words of sentences with a trained tagger (slot filling)",
+                              description=__doc__.split("\n\n")[1])
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("sentences", nargs="*", metavar="SENTENCE", help="sentences to tag (default: lines of stdin)")
+    p.add_argument("--format", choices=("columns", "pairs", "json"), default="columns",
+                   help="columns: a word and its tag per line (default); pairs: word/TAG on one line; "
+                        "json: one object per sentence")
+    p.add_argument("--weights", choices=("best", "last"), default="best", help="best validation or last checkpoint")
+    p.set_defaults(func=run, rest_into="sentences")
+
+
+@torch.no_grad()
+def run(args: argparse.Namespace) -> int:
+    model, filler, _ = recipe.load(RunDir(args.run_dir), args.weights)
+    lines = args.sentences or [line for line in sys.stdin.read().splitlines() if line.strip()]
+    sentences = [line.split() for line in lines]
+    if not sentences or any(not s for s in sentences):
+        raise DataError("nothing to tag: give sentences as arguments or on standard input (one per line)")
+    vocab = model.features.word_vocab
+    unknown = sorted({w for s in sentences for w in s if w not in vocab})
+    if unknown:
+        print(f"rnnlab tag: note: {len(unknown)} word(s) not seen in training, read as {vocab.unk}"
+              f"{' and their letter trigrams' if model.features.trigrams else ''}: {' '.join(unknown[:10])}",
+              file=sys.stderr)
+    for words, (tags, intent) in zip(sentences, filler.predict_many(sentences)):
+        if args.format == "json":
+            print(json.dumps({"words": words, "tags": tags, **({"intent": intent} if intent else {})}))
+            continue
+        if args.format == "pairs":
+            print(" ".join(f"{w}/{t}" for w, t in zip(words, tags)))
+        else:
+            width = max(map(len, words))
+            print("\n".join(f"{w:<{width}}  {t}" for w, t in zip(words, tags)))
+        if intent:
+            print(f"intent: {intent}")
+        if args.format == "columns" and len(sentences) > 1:
+            print()
+    return 0

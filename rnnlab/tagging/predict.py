@@ -1,0 +1,76 @@
+"""A trained tagger with its vocabularies: sentences in, tags (and the intent) out.
+
+Kept apart from `TaggingTask` because prediction needs no data splits: `rnnlab tag` and the
+explorer load a run directory and tag whatever they are given. Sentences are batched by
+length (less padding); the order of the results is the order of the input.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from rnnlab.data.vocab import Vocabulary
+from rnnlab.errors import ConfigError, DataError
+from rnnlab.train.inference import eval_mode, length_batches, model_device
+
+
+class SlotFiller:
+    def __init__(self, model, tag_vocab: Vocabulary, intent_vocab: Vocabulary | None = None, *, encoder=None,
+                 batch_size: int = 64):
+        """`encoder`: what turns sentences into a `WordBatch` (default: the model's own features)."""
+        if batch_size < 1:
+            raise ConfigError(f"batch size must be >= 1, got {batch_size}")
+        self.model, self.tag_vocab, self.intent_vocab = model, tag_vocab, intent_vocab
+        self.encoder = model.features if encoder is None else encoder
+        self.batch_size = batch_size
+
+    @property
+    def num_tags(self) -> int:
+        return len(self.tag_vocab)
+
+    @property
+    def num_intents(self) -> int:
+        return 0 if self.intent_vocab is None else len(self.intent_vocab)
+
+    def check_outputs(self, tag_logits: Tensor, intent_logits: Tensor | None) -> None:
+        if tag_logits.shape[-1] != self.num_tags:
+            raise ConfigError(f"the model predicts {tag_logits.shape[-1]} tags but the task has {self.num_tags}")
+        if intent_logits is not None and intent_logits.shape[-1] != self.num_intents:
+            raise ConfigError(f"the model predicts {intent_logits.shape[-1]} intents but the task has "
+                              f"{self.num_intents}" + (" (the data has no intents)" if not self.num_intents else ""))
+
+    def batches(self, lengths: Sequence[int]) -> list[list[int]]:
+        return length_batches(lengths, self.batch_size)
+
+    def decode(self, tag_logits: Tensor, intent_logits: Tensor | None, lengths: Tensor):
+        """(tags, intent or None) per sentence of a batch: the argmax at each real step."""
+        best = tag_logits.argmax(-1).t().tolist()  # (B, T)
+        intents = ([None] * len(best) if intent_logits is None or self.intent_vocab is None
+                   else self.intent_vocab.decode(intent_logits.argmax(-1)))
+        for b, n in enumerate(lengths.tolist()):
+            yield self.tag_vocab.decode(best[b][:n]), intents[b]
+
+    def predict_many(self, sentences: Sequence[Sequence[str]]) -> list[tuple[list[str], str | None]]:
+        """(tags, intent) for each sentence (intent None without an intent head)."""
+        sentences = [list(s) for s in sentences]
+        if any(not s for s in sentences):
+            raise DataError(f"sentence {[len(s) for s in sentences].index(0)} is empty")
+        results: list = [None] * len(sentences)
+        device = model_device(self.model)
+        with torch.no_grad(), eval_mode(self.model):
+            for rows in self.batches([len(s) for s in sentences]):
+                words = self.encoder.encode([sentences[i] for i in rows]).to(device)
+                tag_logits, intent_logits = self.model(words)
+                self.check_outputs(tag_logits, intent_logits)
+                for i, result in zip(rows, self.decode(tag_logits, intent_logits, words.lengths)):
+                    results[i] = result
+        return results
+
+    def predict(self, words: Sequence[str] | str) -> tuple[list[str], str | None]:
+        """Tags and intent of one sentence: a list of words, or a string split on whitespace."""
+        words = words.split() if isinstance(words, str) else list(words)
+        if not words:
+            raise DataError("predict: empty sentence")
+        return self.predict_many([words])[0]
