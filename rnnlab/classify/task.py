@@ -22,6 +22,8 @@ from torch.nn import functional as F
 from rnnlab.data.labelled import LabelledExample
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.errors import ConfigError, DataError
+from rnnlab.classify.predict import LabelPredictor
+from rnnlab.train.inference import eval_mode, length_batches, model_device
 from rnnlab.train.trainer import StepOutput
 
 IGNORE = -100  # label id of gold labels the model cannot know (F.cross_entropy's default ignore_index)
@@ -94,7 +96,7 @@ class ClassificationTask:
 
     def train_step(self, model, epoch: int, index: int, carry) -> StepOutput:
         tokens, lengths, labels = self.make_batch([self._ids["train"][i] for i in self.batch_rows(epoch, index)],
-                                                  _device(model))
+                                                  model_device(model))
         logits = model(tokens, lengths)
         self._check_logits(logits, len(lengths))
         return StepOutput(F.cross_entropy(logits, labels, ignore_index=IGNORE), len(lengths))
@@ -126,9 +128,9 @@ class ClassificationTask:
         if not encoded:
             raise DataError(f"split {split!r} has no examples")
         nll, known, correct = 0.0, 0, 0
-        device = _device(model)
-        with _eval_mode(model):
-            for rows in self._eval_batches([len(ids) for ids, _ in encoded]):
+        device = model_device(model)
+        with eval_mode(model):
+            for rows in length_batches([len(ids) for ids, _ in encoded], self.eval_batch_size):
                 tokens, lengths, labels = self.make_batch([encoded[i] for i in rows], device)
                 logits = model(tokens, lengths)
                 self._check_logits(logits, len(rows))
@@ -138,51 +140,13 @@ class ClassificationTask:
         accuracy = correct / len(encoded)
         return {"loss": nll / max(known, 1), "accuracy": accuracy, "error": 1.0 - accuracy}
 
+    def predictor(self, model) -> LabelPredictor:
+        return LabelPredictor(model, self.vocab, self.label_vocab, batch_size=self.eval_batch_size)
+
     def predict_many(self, model, sequences: Sequence[Sequence[str]]) -> list[tuple[str, dict[str, float]]]:
         """(predicted label, {label: probability}) for each token sequence."""
-        encoded = []
-        for i, tokens in enumerate(sequences):
-            if isinstance(tokens, str):
-                raise DataError(f"predict: sequence {i} is a string; pass its tokens "
-                                f"(text.split() for words, list(text) for characters)")
-            if len(tokens) == 0:
-                raise DataError(f"predict: sequence {i} is empty")
-            encoded.append((self.vocab.encode(list(tokens)), IGNORE))
-        results: list[tuple[str, dict[str, float]]] = [None] * len(encoded)  # type: ignore[list-item]
-        device, labels = _device(model), self.label_vocab.tokens
-        with torch.no_grad(), _eval_mode(model):
-            for rows in self._eval_batches([len(ids) for ids, _ in encoded]):
-                tokens, lengths, _ = self.make_batch([encoded[i] for i in rows], device)
-                logits = model(tokens, lengths)
-                self._check_logits(logits, len(rows))
-                probs = torch.softmax(logits.double(), dim=-1).tolist()
-                for i, best, p in zip(rows, logits.argmax(-1).tolist(), probs):  # argmax as in evaluate
-                    results[i] = (labels[best], dict(zip(labels, p)))
-        return results
+        return self.predictor(model).predict_many(sequences)
 
     def predict(self, model, tokens: Sequence[str]) -> tuple[str, dict[str, float]]:
         """(predicted label, {label: probability}) for one token sequence."""
-        return self.predict_many(model, [tokens])[0]
-
-    def _eval_batches(self, lengths: list[int]) -> list[list[int]]:
-        """Row indices in batches of similar length (less padding); order does not change any score."""
-        by_length = sorted(range(len(lengths)), key=lengths.__getitem__)
-        return [by_length[a:a + self.eval_batch_size] for a in range(0, len(by_length), self.eval_batch_size)]
-
-
-def _device(model) -> torch.device:
-    p = next(model.parameters(), None)
-    return torch.device("cpu") if p is None else p.device
-
-
-class _eval_mode:
-    """model.eval() inside, the previous mode restored after."""
-
-    def __init__(self, model):
-        self.model, self.was_training = model, model.training
-
-    def __enter__(self):
-        self.model.eval()
-
-    def __exit__(self, *exc):
-        self.model.train(self.was_training)
+        return self.predictor(model).predict(tokens)

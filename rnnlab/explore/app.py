@@ -1,14 +1,20 @@
 """The explorer's web server: a JSON API over the recordings of one model, and the page that uses it.
 
-    explorer = Explorer(model, vocab, "char", [("line 1", list("aaXbb\\n")), ...])
+    explorer = Explorer(model, vocab, "char", [("line 1", list("aaXbb\\n")), ...])   # a language model
+    explorer = tagger_explorer(model, filler, [("valid 1", tagged_example), ...])    # a sequence tagger
     server = make_server(explorer, port=0)          # 127.0.0.1, an ephemeral port
     server.serve_forever()
+
+What is recorded is pluggable: `Explorer(..., recorder=fn, kind=...)` records examples (and typed
+text, as token lists) with `fn`; `kind` tells the page what the predictions are — the next token
+("language-model") or each word's tag ("tagger", whose examples may carry an intent).
 
 Routes (JSON in and out; errors are {"error": "..."} with status 400, 404, 405, 411, 413 or 415):
 
     GET  /                     the page;  GET /static/app.js, /static/style.css  its code
-    GET  /api/info             model, value keys and unit counts, the examples, the named hypotheses
+    GET  /api/info             model kind, value keys and unit counts, the examples, the named hypotheses
     GET  /api/example?id=N&keys=K1,K2   one example: tokens, predictions, targets, values of keys K
+                               (taggers: also labels and "intent")
     GET  /api/saturation       gate saturation over the dataset (`saturation_json`; null without gates)
     POST /api/analyze          {"text"} → record it as a new example (kept: the last 20 typed ones)
     POST /api/search           {"hypothesis": {"kind": regex|counter|position|named, ...},
@@ -41,8 +47,9 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from rnnlab.data import tokenize
-from rnnlab.errors import DataError, RnnlabError
-from rnnlab.explore.record import Recording, record_examples, record_language_model
+from rnnlab.errors import ConfigError, DataError, RnnlabError
+from rnnlab.explore.record import Recording, record_examples
+from rnnlab.explore.record_tagger import record_tagger
 from rnnlab.explore.saturation import gate_saturation, saturation_json
 from rnnlab.explore.search import (
     counter_hypothesis, find_matches, function_hypothesis, position_hypothesis, rank_units, regex_hypothesis,
@@ -59,7 +66,9 @@ FILES = {  # URL path → (file in static/, content type): the only files the se
     "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/static/style.css": ("style.css", "text/css; charset=utf-8"),
 }
+KINDS = ("language-model", "tagger")  # what the model's predictions are: the next token, or each word's tag
 Hypothesis = Callable[[list[str]], np.ndarray]
+RecordFn = Callable[[list], list[Recording]]  # examples (token lists, or what `examples` holds) → Recordings
 
 
 def static_text(name: str) -> str:
@@ -91,25 +100,34 @@ class Example:
 
 
 class Explorer:
-    """What the page looks at: one language model, its recorded examples, and the analyses on them.
+    """What the page looks at: one model, its recorded examples, and the analyses on them.
 
-    `examples` are (name, tokens) pairs, each recorded from a fresh state. Every public method
-    takes and returns plain JSON-able values; bad input raises `DataError` (HTTP 400).
+    `examples` are (name, example) pairs, each recorded from a fresh state by `recorder` (default:
+    `record_examples` of a language model, so an example is a token list). Typed text is split
+    into tokens (`tokenize(text, level)`; a tagger: on whitespace) and recorded by the same
+    `recorder`. `kind` is one of KINDS. Every public method takes and returns plain JSON-able
+    values; bad input raises `DataError` (HTTP 400).
     """
 
     def __init__(self, model, vocab, level: str, examples: Sequence[tuple[str, Sequence[str]]], *,
-                 hypotheses: dict[str, Hypothesis] | None = None, about: dict | None = None):
+                 hypotheses: dict[str, Hypothesis] | None = None, about: dict | None = None,
+                 recorder: RecordFn | None = None, kind: str = "language-model"):
         if not examples:
             raise DataError("the explorer needs at least one example to show")
-        self.model, self.vocab, self.level = model, vocab, level
+        if kind not in KINDS:
+            raise ConfigError(f"unknown explorer kind {kind!r}; choose one of: {', '.join(KINDS)}")
+        self.model, self.vocab, self.level, self.kind = model, vocab, level, kind
+        self.recorder = recorder or (lambda items: record_examples(model, vocab, [list(t) for t in items]))
         self.about = dict(about or {})
         self.hypotheses = preset_hypotheses(level) if hypotheses is None else dict(hypotheses)
         self._model_lock = threading.Lock()  # one model call at a time
         self._lock = threading.Lock()        # guards the examples table
-        recordings = record_examples(model, vocab, [list(tokens) for _, tokens in examples])
+        recordings = self.recorder([example for _, example in examples])
         self._examples = {i: Example(i, name, rec) for i, ((name, _), rec) in enumerate(zip(examples, recordings))}
         self._next_id = len(self._examples)
         self.keys = recordings[0].keys()
+        if not self.keys:
+            raise ConfigError("the model recorded no values to show (it has no recurrent layer with a state)")
         self.units = {key: recordings[0].units(key) for key in self.keys}
         try:
             self.saturation = saturation_json(gate_saturation(recordings))
@@ -134,7 +152,7 @@ class Explorer:
     def info(self) -> dict:
         layers = list(dict.fromkeys(key.rsplit("/", 1)[0] for key in self.keys))
         return {
-            "about": self.about, "level": self.level, "keys": self.keys, "units": self.units, "layers": layers,
+            "about": self.about, "kind": self.kind, "level": self.level, "keys": self.keys, "units": self.units, "layers": layers,
             "kinds": {layer: [k.rsplit("/", 1)[1] for k in self.keys if k.rsplit("/", 1)[0] == layer]
                       for layer in layers},
             "examples": [self._summary(e) for e in self.examples()],
@@ -164,14 +182,14 @@ class Explorer:
         """Record typed text as a new example; returns it (values of `keys` only) and what was cut."""
         if not isinstance(text, str) or not text.strip():
             raise DataError("'text' must be a non-empty string")
-        tokens = tokenize(text, self.level)
+        tokens = text.split() if self.kind == "tagger" else tokenize(text, self.level)
         truncated = len(tokens) > MAX_INPUT_TOKENS
         tokens = tokens[:MAX_INPUT_TOKENS]
         unknown = sorted({t for t in tokens if t not in self.vocab})
         if unknown and self.vocab.unk is None:
             raise DataError(f"the text contains tokens the model does not know: {unknown[:5]}")
         with self._model_lock:
-            recording = record_language_model(self.model, self.vocab, tokens)
+            recording = self.recorder([tokens])[0]
         with self._lock:
             example = Example(self._next_id, f"typed {self._next_id}", recording, typed=True)
             self._next_id += 1
@@ -284,6 +302,16 @@ class Explorer:
         join = "".join if self.level == "char" else " ".join
         return {"before": join(tokens[max(0, start - around):start]), "text": join(tokens[start:end]),
                 "after": join(tokens[end:end + around])}
+
+
+def tagger_explorer(model, filler, examples: Sequence[tuple[str, object]], *, top_k: int = 5,
+                    hypotheses: dict[str, Hypothesis] | None = None, about: dict | None = None) -> Explorer:
+    """An `Explorer` of a `Tagger` with its `SlotFiller` (vocabularies and encoder): `examples` are
+    (name, `TaggedExample` or list of words) pairs — gold tags and intent show where given."""
+    def record(items: list) -> list[Recording]:
+        return record_tagger(model, filler.encoder, filler.tag_vocab, items, top_k, intent_vocab=filler.intent_vocab)
+    return Explorer(model, model.features.word_vocab, "word", examples, hypotheses=hypotheses, about=about,
+                    recorder=record, kind="tagger")
 
 
 def re_check(pattern: str) -> None:

@@ -143,7 +143,7 @@ PRESETS: dict[str, dict[str, Any]] = {
                  "batch_size": 32, "eval_batch_size": 128, "epochs": 10, "lr": 3e-3, "log_every": 20},
     # encoder-decoder with attention on the built-in date translation
     "seq2seq": {"task": "seq2seq", "cell": "lstm", "hidden": 128, "layers": 1, "embedding": 32, "attention": True,
-                "batch_size": 32, "eval_batch_size": 128, "epochs": 6, "lr": 3e-3, "log_every": 20},
+                "batch_size": 32, "eval_batch_size": 128, "epochs": 3, "lr": 3e-3, "log_every": 20},
 }
 TASK_PRESET = {"lm-char": "char", "lm-word": "word", "counting": "memory", "selective-counting": "memory",
                "start-symbol": "memory", "copy": "memory", "tagging": "tagging", "classify": "classify",

@@ -17,7 +17,7 @@
 
   const state = {
     info: null,
-    example: null,       // {id, name, tokens, predictions, targets}
+    example: null,       // {id, name, tokens, predictions, targets, intent}: intent only for a tagger
     values: new Map(),   // key → {units, data: Float32Array(T * units)} of the shown example
     rows: [],            // [{key, unit}]: rows[0] colours the text, the others are bars under it
     track: null,         // the last hypothesis on the shown example: {label, values}
@@ -60,7 +60,8 @@
         if (!e) throw new Error(`no example ${id}`);
         const values = {};
         for (const key of keys) values[key] = dequantize(e.values[key], e.tokens.length);
-        return { id, name: e.name, tokens: e.tokens, predictions: e.predictions, targets: e.targets, values };
+        return { id, name: e.name, tokens: e.tokens, predictions: e.predictions, targets: e.targets,
+          intent: e.intent, values };
       },
       analyze: () => live("Running new text"),
       search: async (query) => {
@@ -131,6 +132,8 @@
 
   const breaksLine = (token) => token === "\n" || token === "<eos>";
 
+  const isTagger = () => state.info.kind === "tagger";  // predictions are each word's tag, not the next token
+
   // --- colours ----------------------------------------------------------------------------------
 
   function colour(t) {  // t in [-1, 1] → RdBu (blue negative, white 0, red positive)
@@ -182,7 +185,7 @@
 
   function setExample(data) {
     state.example = { id: data.id, name: data.name, tokens: data.tokens, predictions: data.predictions,
-      targets: data.targets };
+      targets: data.targets, intent: data.intent || null };
     state.values = new Map();
     for (const [key, v] of Object.entries(data.values || {})) state.values.set(key, Array.isArray(v) ? matrix(v) : v);
     state.track = null;
@@ -271,7 +274,28 @@
 
   function render() {
     renderRows();
+    renderIntent();
     renderText();
+  }
+
+  // a tagger's sentence label: the predicted intent (marked against the gold one, if known) and its top guesses
+  function renderIntent() {
+    const box = $("intent");
+    const intent = state.example && state.example.intent;
+    box.textContent = "";
+    box.hidden = !intent;
+    if (!intent) return;
+    const gold = intent.target === null || intent.target === undefined ? null : intent.target;
+    const predicted = el("span", { className: "intent-name", textContent: intent.predicted === null ? "–" : intent.predicted });
+    if (gold !== null) predicted.classList.add(intent.predicted === gold ? "hit" : "miss");
+    box.append(el("span", { className: "note", textContent: "intent: " }), predicted);
+    if (gold !== null) {
+      box.append(el("span", { className: "note", textContent: "  gold intent: " }), el("span", { className: "intent-name", textContent: gold }));
+    }
+    if (intent.predictions) {
+      box.append(el("span", { className: "note", textContent: "  top guesses: " }));
+      for (const [name, p] of intent.predictions) box.append(el("span", { className: "guess", textContent: `${name} ${fmt(p, 3)}` }));
+    }
   }
 
   function renderText() {
@@ -342,16 +366,18 @@
     tip.append(table);
     if (ex.predictions) {
       const target = ex.targets ? ex.targets[t] : undefined;
-      tip.append(el("div", { className: "tip-title", textContent: "next token: guesses" }));
+      const tagger = isTagger(), name = (token) => (tagger ? token : JSON.stringify(token));
+      tip.append(el("div", { className: "tip-title", textContent: tagger ? "tags: top guesses" : "next token: guesses" }));
       const guesses = el("table");
       for (const [token, p] of ex.predictions[t]) {
         const bar = el("span", { className: "prob" });
         bar.style.width = `${Math.round(p * 80)}px`;
-        const tr = el("tr", {}, el("td", { textContent: JSON.stringify(token) }), el("td", {}, bar), el("td", { textContent: fmt(p, 3) }));
+        const tr = el("tr", {}, el("td", { textContent: name(token) }), el("td", {}, bar), el("td", { textContent: fmt(p, 3) }));
         if (token === target) tr.className = "hit";
         guesses.append(tr);
       }
-      if (target !== undefined) tip.append(guesses, el("div", { textContent: target === null ? "(last token)" : `true next: ${JSON.stringify(target)}` }));
+      const truth = target === null ? "(last token)" : tagger ? `gold tag: ${target}` : `true next: ${JSON.stringify(target)}`;
+      if (target !== undefined) tip.append(guesses, el("div", { textContent: truth }));
       else tip.append(guesses);
     }
     return tip;
@@ -677,6 +703,13 @@
     $("about").textContent = [a.run, a.model, a.source].filter(Boolean).join(" · ");
     fillExamples(info.examples);
     $("text").classList.toggle("word", info.level === "word");
+    if (isTagger()) {
+      $("text").classList.add("tagger");
+      $("predictions-label").textContent = "show predicted tags";
+      $("predictions-toggle").title = "the tagger's tag for each word under it (red where it differs from the gold tag); hover for its top guesses";
+      $("hover-note").textContent = "Hover a word for its values and the tagger's top guesses for its tag.";
+      $("input").placeholder = "Type a sentence and press Run (Ctrl+Enter) to see how the tagger tags it";
+    }
     const firstCell = info.keys.find((k) => kindOf(k) === "c") || info.keys[0];
     state.rows = [{ key: firstCell, unit: 0 }];
     const selectKey = $("select-key");
