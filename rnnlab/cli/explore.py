@@ -174,7 +174,7 @@ def _tagger_explorer(args, run_dir: RunDir, config: dict):
     m = config["model"]
     if m.get("cell") is None:
         raise ConfigError(f"{run_dir.path} is a tagger without recurrence (--cell none): it has no states to explore")
-    model, filler, config = tagging.load(run_dir, args.weights)
+    model, filler, _ = tagging.load(run_dir, args.weights)
     examples, source = _tagger_examples(args, config["options"])
     _note_unknown([(name, getattr(s, "words", s)) for name, s in examples], model.features.word_vocab)
     words = sum(len(getattr(s, "words", s)) for _, s in examples)

@@ -1,7 +1,7 @@
 """The sequence-classification recipe: options → labelled sequences, vocabularies,
 `SequenceClassifier` and `ClassificationTask`.
 
-Built-in data (`--dataset`): parity of a bit string, balanced brackets, or the embedded Reber
+Built-in data (`--dataset`): balanced brackets (the default), parity of a bit string, or the embedded Reber
 grammar — character level, generated in code, both classes equally often and with the same
 length distribution. With `--data DIR`: `label<TAB>text` lines in {train,valid,test}.tsv/.txt,
 tokenised by words (default) or characters (`--level`); unseen tokens map to <unk>.
@@ -23,11 +23,11 @@ from rnnlab.train.trainer import seed_everything
 
 TASKS = ("classify",)
 VOCABS = ("tokens", "labels")
-USE = 'classify with: rnnlab classify {run} "0110"'
+USE = 'classify with: rnnlab classify {run} "(()())" (or any text, one per argument or line of stdin)'
 
 
 def dataset(options: dict) -> str:
-    return options["dataset"] or "parity"
+    return options["dataset"] or "balanced"
 
 
 def level(options: dict) -> str:

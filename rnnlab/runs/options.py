@@ -41,8 +41,8 @@ OPTIONS: list[Option] = [
            "lines in {train,valid,test}.txt; classify: 'label<TAB>text' lines in {train,valid,test}.tsv or .txt; "
            "seq2seq: 'source<TAB>target' lines in {train,valid,test}.tsv or .txt "
            "(default: built-in data, see --dataset)", nullable=True),
-    Option("dataset", None, str, "built-in data when --data is not given: tagging flights; classify parity, "
-           "balanced or reber; seq2seq reverse, sort or dates (default: the task's first)", nullable=True),
+    Option("dataset", None, str, "built-in data when --data is not given: tagging flights; classify balanced, "
+           "parity or reber; seq2seq reverse, sort or dates (default: the task's first)", nullable=True),
     Option("train_examples", None, int, "built-in tagging/classify/seq2seq data: training examples "
            "(valid and test get a tenth each, at least 200 or as many as train)", nullable=True),
     Option("min_len", None, int, "built-in classify/seq2seq data: shortest sequence", nullable=True),

@@ -1,7 +1,9 @@
 """Fixtures for the explorer's server and page: a tiny trained character LM and a live server.
 
 The model is a 2 × 16 LSTM trained for a few seconds on the `counting` task (aaaXbbb), enough for
-units to differ visibly; everything is session-scoped so it is trained and recorded once.
+units to differ visibly; everything is session-scoped so it is trained and recorded once. The
+tagger (`tagger_run`) is a 1 × 8 bidirectional LSTM trained for one epoch on 200 sentences of the
+built-in flight corpus: its tags are mostly wrong, which is what the page must mark.
 """
 import contextlib
 import threading
@@ -38,6 +40,31 @@ def make_explorer(run_dir):
     examples = [(f"{TASK} {k + 1}", list(line)) for k, line in enumerate(synthetic_sequences(TASK, 12, seed=1))]
     return Explorer(model, vocab, "char", examples, hypotheses=task_hypotheses(TASK),
                     about={"run": str(run_dir), "model": "2 × 16 lstm", "source": f"task {TASK}"})
+
+
+@pytest.fixture(scope="session")
+def tagger_run(tmp_path_factory):
+    """A tagging run directory: `rnnlab train --task tagging` in-process (a few seconds)."""
+    import torch
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("runs") / "flights-tagger"
+    code = rnnlab_main(["train", "--task", "tagging", "--train-examples", "200", "--hidden", "8", "--embedding", "8",
+                        "--projection", "8", "--epochs", "1", "--no-progress", "--out", str(out)])
+    assert code == 0
+    return out
+
+
+def make_tagger_explorer(run_dir, n: int = 6):
+    """The tagger's explorer on its first `n` validation sentences (with gold tags); also returns the
+    `SlotFiller` and those sentences."""
+    from rnnlab.explore.app import tagger_explorer
+    from rnnlab.runs import tagging
+    from rnnlab.runs.run_dir import RunDir
+    model, filler, config = tagging.load(RunDir(run_dir))
+    valid = tagging.load_examples(config["options"])[0]["valid"][:n]
+    explorer = tagger_explorer(model, filler, [(f"valid {k + 1}", ex) for k, ex in enumerate(valid)],
+                               about={"run": str(run_dir), "model": "1 × 8 bidirectional lstm tagger"})
+    return explorer, filler, valid
 
 
 @contextlib.contextmanager

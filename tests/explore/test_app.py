@@ -68,7 +68,7 @@ def test_requests_for_another_host_are_refused(server_url):
 def test_info_lists_keys_examples_and_hypotheses(server_url, explorer):
     status, body, _ = get(server_url + "api/info")
     info = json.loads(body)
-    assert status == 200
+    assert status == 200 and info["kind"] == "language-model"
     assert info["keys"] == explorer.keys and "rnn.layers.1/c" in info["keys"]
     assert info["units"]["rnn.layers.0/h"] == 16
     assert info["kinds"]["rnn.layers.0"] == ["h", "c", "i", "f", "g", "o"]

@@ -150,3 +150,29 @@ def test_static_export_works_offline(open_page, explorer, tmp_path):
     page.click("#search")
     page.wait_for_selector("#search-results tr.pick")
     assert page.is_disabled("#run")  # typing new text needs the model, so the server
+
+
+def test_tagger_page_shows_tags_marks_misses_and_the_intent(open_page, tagger_run):
+    from tests.explore.conftest import make_tagger_explorer, serving
+    explorer, _, _ = make_tagger_explorer(tagger_run, n=3)
+    first = explorer.example(explorer.examples()[0].id, keys=[])
+    with serving(explorer) as url:
+        page = open_page(url)
+        assert page.text_content("#predictions-toggle").strip() == "show predicted tags"
+        assert page.eval_on_selector_all("#text .ch", "els => els.map(e => e.textContent)") == first["tokens"]
+        preds = page.eval_on_selector_all("#text .pred", "els => els.map(e => [e.textContent, e.className])")
+        assert [text for text, _ in preds] == first["labels"]  # in full, not cut to the word's width
+        marks = ["pred " + ("hit" if tag == gold else "miss") for tag, gold in zip(first["labels"], first["targets"])]
+        assert [cls for _, cls in preds] == marks and "pred miss" in marks  # one epoch: some tags are wrong
+        miss = page.locator("#text .pred.miss").first
+        assert miss.evaluate("e => getComputedStyle(e).color") == "rgb(178, 24, 43)"  # red
+        intent = page.text_content("#intent")
+        assert f"intent: {first['intent']['predicted']}" in intent and f"gold intent: {first['intent']['target']}" in intent
+        assert "top guesses" in intent
+        k = marks.index("pred miss")
+        page.locator(f"#text .tok[data-i='{k}']").hover()
+        page.wait_for_selector("#tooltip:not([hidden])")
+        tip = page.text_content("#tooltip")
+        assert "tags: top guesses" in tip and f"gold tag: {first['targets'][k]}" in tip and "true next" not in tip
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "explorer-tagger.png"))
