@@ -140,7 +140,7 @@ PRESETS: dict[str, dict[str, Any]] = {
                 "epochs": 5, "lr": 3e-3, "log_every": 20},
     # sequence classification: small LSTM over 1-of-N characters
     "classify": {"task": "classify", "cell": "lstm", "hidden": 64, "layers": 1, "embedding": 16,
-                 "batch_size": 32, "eval_batch_size": 128, "epochs": 10, "lr": 3e-3, "log_every": 20},
+                 "batch_size": 32, "eval_batch_size": 128, "epochs": 5, "lr": 3e-3, "log_every": 20},
     # encoder-decoder with attention on the built-in date translation
     "seq2seq": {"task": "seq2seq", "cell": "lstm", "hidden": 128, "layers": 1, "embedding": 32, "attention": True,
                 "batch_size": 32, "eval_batch_size": 128, "epochs": 3, "lr": 3e-3, "log_every": 20},
