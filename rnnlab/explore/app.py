@@ -309,7 +309,8 @@ def tagger_explorer(model, filler, examples: Sequence[tuple[str, object]], *, to
     """An `Explorer` of a `Tagger` with its `SlotFiller` (vocabularies and encoder): `examples` are
     (name, `TaggedExample` or list of words) pairs — gold tags and intent show where given."""
     def record(items: list) -> list[Recording]:
-        return record_tagger(model, filler.encoder, filler.tag_vocab, items, top_k, intent_vocab=filler.intent_vocab)
+        return record_tagger(model, filler.encoder, filler.tag_vocab, items, top_k, intent_vocab=filler.intent_vocab,
+                             bio_decoding=filler.bio is not None)
     return Explorer(model, model.features.word_vocab, "word", examples, hypotheses=hypotheses, about=about,
                     recorder=record, kind="tagger")
 

@@ -48,6 +48,7 @@ from rnnlab.data.tagged import TaggedExample
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.explore.record import _ATOL, _RTOL, MAX_TOKENS, Recorder, Recording
 from rnnlab.layers.sequence import length_mask
+from rnnlab.tagging.bio import bio_constraints, bio_viterbi
 from rnnlab.tagging.model import IGNORE
 
 
@@ -71,8 +72,9 @@ class TaggerRecording(Recording):
 
 
 def record_tagger(model, encoder, tag_vocab, examples: Sequence[TaggedExample | Sequence[str] | str],
-                  top_k: int = 3, *, intent_vocab=None) -> list[Recording]:
-    """One `TaggerRecording` per example (see the module docstring).
+                  top_k: int = 3, *, intent_vocab=None, bio_decoding: bool = False) -> list[Recording]:
+    """One `TaggerRecording` per example (see the module docstring). `bio_decoding`: labels are the
+    best valid BIO sequence, as `SlotFiller(..., bio_decoding=True)` predicts them.
 
     `model`: a `Tagger`; `encoder`: what the task encodes with (`WordEncoder` or the model's
     `WordFeatures`); `tag_vocab` / `intent_vocab`: the task's vocabularies.
@@ -85,10 +87,11 @@ def record_tagger(model, encoder, tag_vocab, examples: Sequence[TaggedExample | 
         raise ConfigError(f"the tagger predicts {model.num_intents} intents but the intent vocabulary has "
                           f"{len(intent_vocab)}")
     parsed = [_parse(ex, k) for k, ex in enumerate(examples)]  # every error before any work
+    bio = bio_constraints(tag_vocab.tokens) if bio_decoding else None
     was_training = model.training
     model.eval()
     try:
-        return [_record_one(model, encoder, tag_vocab, intent_vocab, words, gold, intent, top_k)
+        return [_record_one(model, encoder, tag_vocab, intent_vocab, words, gold, intent, top_k, bio)
                 for words, gold, intent in parsed]
     finally:
         model.train(was_training)
@@ -110,7 +113,7 @@ def _parse(ex, k: int) -> tuple[list[str], list[str] | None, str | None]:
 
 
 @torch.no_grad()
-def _record_one(model, encoder, tag_vocab, intent_vocab, words, gold, gold_intent, top_k) -> TaggerRecording:
+def _record_one(model, encoder, tag_vocab, intent_vocab, words, gold, gold_intent, top_k, bio) -> TaggerRecording:
     device = next(model.parameters()).device
     batch = encoder.encode([words]).to(device)
     T = len(words)
@@ -128,7 +131,11 @@ def _record_one(model, encoder, tag_vocab, intent_vocab, words, gold, gold_inten
               for layer, kinds in rec.values.items() for kind, v in kinds.items() if v.shape[-1] > 0}
 
     scores = logits[:T, 0].float()
-    labels = tag_vocab.decode(scores.argmax(-1))
+    if bio is None:
+        labels = tag_vocab.decode(scores.argmax(-1))
+    else:
+        best = bio_viterbi(torch.log_softmax(logits[:T, :1], -1), torch.tensor([T], device=logits.device), *bio)
+        labels = tag_vocab.decode(best[:, 0])
     predictions = _top(torch.softmax(scores, -1), tag_vocab, top_k)
     intent = intent_top = None
     if intent_logits is not None and intent_vocab is not None:

@@ -125,7 +125,8 @@ def prepare(options: dict, vocabs: dict[str, Vocabulary] | None = None) -> Prepa
     encoder = WordEncoder(vocabs["words"], vocabs.get("trigrams") if options["trigrams"] else None)
     task = TaggingTask(splits, encoder, batch_size=options["batch_size"], seed=options["seed"],
                        eval_batch_size=options["eval_batch_size"], tag_vocab=vocabs.get("tags"),
-                       intent_vocab=vocabs.get("intents") if options["intent"] else None)
+                       intent_vocab=vocabs.get("intents") if options["intent"] else None,
+                       bio_decoding=options["bio_decoding"])
     vocabs["tags"] = task.tag_vocab
     if task.intent_vocab is not None:
         vocabs["intents"] = task.intent_vocab
@@ -145,7 +146,9 @@ def load(run: RunDir, weights: str = "best") -> tuple[Tagger, SlotFiller, dict]:
     load_weights(model, run.weights(weights))
     model.eval()
     intents = vocabs.get("intents") if model.num_intents else None
-    return model, SlotFiller(model, vocabs["tags"], intents, batch_size=config["options"]["eval_batch_size"]), config
+    filler = SlotFiller(model, vocabs["tags"], intents, batch_size=config["options"]["eval_batch_size"],
+                        bio_decoding=config["options"]["bio_decoding"])
+    return model, filler, config
 
 
 def describe(prepared: Prepared, options: dict) -> str:

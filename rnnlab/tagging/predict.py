@@ -13,18 +13,21 @@ from torch import Tensor
 
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.errors import ConfigError, DataError
+from rnnlab.tagging.bio import bio_constraints, bio_viterbi
 from rnnlab.train.inference import eval_mode, length_batches, model_device
 
 
 class SlotFiller:
     def __init__(self, model, tag_vocab: Vocabulary, intent_vocab: Vocabulary | None = None, *, encoder=None,
-                 batch_size: int = 64):
-        """`encoder`: what turns sentences into a `WordBatch` (default: the model's own features)."""
+                 batch_size: int = 64, bio_decoding: bool = False):
+        """`encoder`: what turns sentences into a `WordBatch` (default: the model's own features).
+        `bio_decoding`: the best valid BIO sequence (`rnnlab.tagging.bio`) instead of each word's argmax."""
         if batch_size < 1:
             raise ConfigError(f"batch size must be >= 1, got {batch_size}")
         self.model, self.tag_vocab, self.intent_vocab = model, tag_vocab, intent_vocab
         self.encoder = model.features if encoder is None else encoder
         self.batch_size = batch_size
+        self.bio = bio_constraints(tag_vocab.tokens) if bio_decoding else None
 
     @property
     def num_tags(self) -> int:
@@ -45,8 +48,12 @@ class SlotFiller:
         return length_batches(lengths, self.batch_size)
 
     def decode(self, tag_logits: Tensor, intent_logits: Tensor | None, lengths: Tensor):
-        """(tags, intent or None) per sentence of a batch: the argmax at each real step."""
-        best = tag_logits.argmax(-1).t().tolist()  # (B, T)
+        """(tags, intent or None) per sentence of a batch: the argmax at each real step, or the best
+        valid BIO sequence."""
+        if self.bio is None:
+            best = tag_logits.argmax(-1).t().tolist()  # (B, T)
+        else:
+            best = bio_viterbi(torch.log_softmax(tag_logits, -1), lengths, *self.bio).t().tolist()
         intents = ([None] * len(best) if intent_logits is None or self.intent_vocab is None
                    else self.intent_vocab.decode(intent_logits.argmax(-1)))
         for b, n in enumerate(lengths.tolist()):

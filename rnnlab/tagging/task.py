@@ -35,7 +35,7 @@ class TaggingTask:
 
     def __init__(self, splits: dict[str, list[TaggedExample]], encoder, *, batch_size: int = 32, seed: int = 0,
                  eval_batch_size: int = 64, tag_vocab: Vocabulary | None = None,
-                 intent_vocab: Vocabulary | None = None):
+                 intent_vocab: Vocabulary | None = None, bio_decoding: bool = False):
         """`encoder`: anything with `encode(sentences) -> WordBatch` — a `WordEncoder`, or the model's
         `WordFeatures`. Vocabularies are built on splits["train"] unless given."""
         if batch_size < 1 or eval_batch_size < 1:
@@ -47,7 +47,7 @@ class TaggingTask:
             has = {ex.intent is not None for ex in examples}
             if len(has) > 1:
                 raise DataError(f"tagging task: split {name!r} has intents for some sentences but not for others")
-        self.splits, self.encoder = splits, encoder
+        self.splits, self.encoder, self.bio_decoding = splits, encoder, bio_decoding
         self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
         self.tag_vocab = tag_vocab or Vocabulary.build((t for ex in train for t in ex.tags), unk=None, specials=["O"])
         unseen = sorted({t for ex in train for t in ex.tags if t not in self.tag_vocab})
@@ -157,7 +157,7 @@ class TaggingTask:
 
     def predictor(self, model) -> SlotFiller:
         return SlotFiller(model, self.tag_vocab, self.intent_vocab, encoder=self.encoder,
-                          batch_size=self.eval_batch_size)
+                          batch_size=self.eval_batch_size, bio_decoding=self.bio_decoding)
 
     def predict_many(self, model, sentences: Sequence[Sequence[str]]) -> list[tuple[list[str], str | None]]:
         """(tags, intent) for each sentence (intent None without an intent head)."""

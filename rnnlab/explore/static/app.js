@@ -61,7 +61,7 @@
         const values = {};
         for (const key of keys) values[key] = dequantize(e.values[key], e.tokens.length);
         return { id, name: e.name, tokens: e.tokens, predictions: e.predictions, targets: e.targets,
-          intent: e.intent, values };
+          labels: e.labels, intent: e.intent, values };
       },
       analyze: () => live("Running new text"),
       search: async (query) => {
@@ -185,7 +185,7 @@
 
   function setExample(data) {
     state.example = { id: data.id, name: data.name, tokens: data.tokens, predictions: data.predictions,
-      targets: data.targets, intent: data.intent || null };
+      targets: data.targets, labels: data.labels || null, intent: data.intent || null };
     state.values = new Map();
     for (const [key, v] of Object.entries(data.values || {})) state.values.set(key, Array.isArray(v) ? matrix(v) : v);
     state.track = null;
@@ -329,7 +329,8 @@
         tok.append(bar);
       }
       if (predictions) {
-        const best = ex.predictions[t][0][0];
+        // a tagger's decoded tag (e.g. the best valid BIO sequence), else the top guess
+        const best = ex.labels ? ex.labels[t] : ex.predictions[t][0][0];
         const target = ex.targets ? ex.targets[t] : undefined;  // none for typed text of a tagger
         const pred = el("span", { className: "pred", textContent: shown(best) });
         if (target !== undefined) pred.classList.add(target === null ? "end" : best === target ? "hit" : "miss");
