@@ -21,11 +21,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+UNI = ["--bidirectional", "false"]  # the preset's model is bidirectional
 MODELS = {
-    "elman": ["--cell", "elman"],
-    "jordan": ["--cell", "elman", "--jordan-feedback", "onehot"],  # Mesnil et al.'s Elman + tag feedback
-    "lstm": ["--cell", "lstm"],
-    "gru": ["--cell", "gru"],
+    "elman": ["--cell", "elman", *UNI],
+    "jordan": ["--cell", "elman", "--jordan-feedback", "onehot", *UNI],  # Mesnil et al.'s Elman + tag feedback
+    "lstm": ["--cell", "lstm", *UNI],
+    "gru": ["--cell", "gru", *UNI],
     "bi-lstm": ["--cell", "lstm", "--bidirectional", "true"],
     "bi-gru": ["--cell", "gru", "--bidirectional", "true"],
 }

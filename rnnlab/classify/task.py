@@ -23,7 +23,7 @@ from rnnlab.data.labelled import LabelledExample
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.classify.predict import LabelPredictor
-from rnnlab.train.inference import eval_mode, length_batches, model_device
+from rnnlab.train.inference import EpochShuffle, eval_mode, length_batches, model_device
 from rnnlab.train.trainer import StepOutput
 
 IGNORE = -100  # label id of gold labels the model cannot know (F.cross_entropy's default ignore_index)
@@ -53,7 +53,7 @@ class ClassificationTask:
         self.splits, self.vocab, self.label_vocab = splits, vocab, label_vocab
         self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
         self._ids = {name: self._encode_split(name, examples) for name, examples in splits.items()}
-        self._order: tuple[int, np.ndarray] | None = None  # (epoch, permutation): a function of (seed, epoch)
+        self.shuffle = EpochShuffle(len(self.splits["train"]), seed)
 
     @staticmethod
     def build_vocab(examples: Sequence[LabelledExample], *, min_count: int = 1, max_size: int | None = None,
@@ -84,10 +84,7 @@ class ClassificationTask:
 
     def epoch_order(self, epoch: int) -> np.ndarray:
         """The permutation of the training examples used in `epoch` (depends on seed and epoch only)."""
-        if self._order is None or self._order[0] != epoch:
-            rng = np.random.default_rng([self.seed, epoch])
-            self._order = (epoch, rng.permutation(len(self.splits["train"])))
-        return self._order[1]
+        return self.shuffle(epoch)
 
     def batch_rows(self, epoch: int, index: int) -> list[int]:
         if not 0 <= index < self.num_batches():

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 import torch
 
 from rnnlab.classify.predict import LabelPredictor
 from rnnlab.data.labelled import split_text
-from rnnlab.errors import DataError
+from rnnlab.cli.inputs import check_known, read_inputs
 from rnnlab.runs import classify as recipe
 from rnnlab.runs.run_dir import RunDir
 
@@ -34,17 +33,10 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     model, vocabs, config = recipe.load(RunDir(args.run_dir), args.weights)
     level = recipe.level(config["options"])
-    texts = args.texts or [line for line in sys.stdin.read().splitlines() if line.strip()]
+    texts = read_inputs(args.texts, "classify")
     sequences = [split_text(text, level) for text in texts]
-    if not sequences or any(not s for s in sequences):
-        raise DataError("nothing to classify: give texts as arguments or on standard input (one per line)")
     vocab = vocabs["tokens"]
-    unknown = sorted({t for s in sequences for t in s if t not in vocab})
-    if unknown:
-        if vocab.unk is None:
-            raise DataError(f"the model never saw these tokens: {' '.join(map(repr, unknown[:10]))}")
-        print(f"rnnlab classify: note: {len(unknown)} token(s) not seen in training, read as {vocab.unk}: "
-              f"{' '.join(unknown[:10])}", file=sys.stderr)
+    check_known("classify", sequences, vocab)
     predictor = LabelPredictor(model, vocab, vocabs["labels"], batch_size=config["options"]["eval_batch_size"])
     for text, (label, probs) in zip(texts, predictor.predict_many(sequences)):
         if args.json:

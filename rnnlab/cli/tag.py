@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 import torch
 
-from rnnlab.errors import DataError
+from rnnlab.cli.inputs import check_known, read_inputs
 from rnnlab.runs import tagging as recipe
 from rnnlab.runs.run_dir import RunDir
 
@@ -33,16 +32,9 @@ def register(subparsers) -> None:
 @torch.no_grad()
 def run(args: argparse.Namespace) -> int:
     model, filler, _ = recipe.load(RunDir(args.run_dir), args.weights)
-    lines = args.sentences or [line for line in sys.stdin.read().splitlines() if line.strip()]
-    sentences = [line.split() for line in lines]
-    if not sentences or any(not s for s in sentences):
-        raise DataError("nothing to tag: give sentences as arguments or on standard input (one per line)")
-    vocab = model.features.word_vocab
-    unknown = sorted({w for s in sentences for w in s if w not in vocab})
-    if unknown:
-        print(f"rnnlab tag: note: {len(unknown)} word(s) not seen in training, read as {vocab.unk}"
-              f"{' and their letter trigrams' if model.features.trigrams else ''}: {' '.join(unknown[:10])}",
-              file=sys.stderr)
+    sentences = [line.split() for line in read_inputs(args.sentences, "tag")]
+    check_known("tag", sentences, model.features.word_vocab,
+                " and their letter trigrams" if model.features.trigrams else "")
     for words, (tags, intent) in zip(sentences, filler.predict_many(sentences)):
         if args.format == "json":
             print(json.dumps({"words": words, "tags": tags, **({"intent": intent} if intent else {})}))

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 import torch
 
 from rnnlab.data.labelled import split_text
-from rnnlab.errors import DataError
+from rnnlab.cli.inputs import check_known, read_inputs
 from rnnlab.runs import seq2seq as recipe
 from rnnlab.runs.run_dir import RunDir
 from rnnlab.seq2seq.decoding import translate
@@ -37,17 +36,10 @@ def run(args: argparse.Namespace) -> int:
     model, vocabs, config = recipe.load(RunDir(args.run_dir), args.weights)
     options = config["options"]
     level = recipe.level(options)
-    lines = args.sources or [line for line in sys.stdin.read().splitlines() if line.strip()]
+    lines = read_inputs(args.sources, "translate")
     sources = [split_text(line, level) for line in lines]
-    if not sources or any(not s for s in sources):
-        raise DataError("nothing to translate: give sources as arguments or on standard input (one per line)")
     src_vocab = vocabs["source"]
-    unknown = sorted({t for s in sources for t in s if t not in src_vocab})
-    if unknown:
-        if src_vocab.unk is None:
-            raise DataError(f"the model never saw these source tokens: {' '.join(map(repr, unknown[:10]))}")
-        print(f"rnnlab translate: note: {len(unknown)} token(s) not seen in training, read as {src_vocab.unk}: "
-              f"{' '.join(unknown[:10])}", file=sys.stderr)
+    check_known("translate", sources, src_vocab)
     beam = options["beam"] if args.beam is None else args.beam
     alpha = options["length_penalty"] if args.length_penalty is None else args.length_penalty
     outputs = translate(model, src_vocab, vocabs["target"], sources, beam_size=beam, max_len=args.max_len,

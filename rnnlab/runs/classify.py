@@ -9,16 +9,15 @@ tokenised by words (default) or characters (`--level`); unseen tokens map to <un
 """
 from __future__ import annotations
 
-from rnnlab.cells.registry import CELLS
+import sys
+
 from rnnlab.classify.model import POOLS, SequenceClassifier
 from rnnlab.classify.task import ClassificationTask
 from rnnlab.data.labelled import LEVELS, read_labelled_dir
 from rnnlab.data.vocab import Vocabulary
-from rnnlab.errors import ConfigError
-from rnnlab.runs.recipe import Prepared, check_choice, fingerprint, load_vocabs, split_sizes
+from rnnlab.runs.recipe import Prepared, check_cell, check_choice, check_data_options, fingerprint, load_trained, split_sizes
 from rnnlab.runs.run_dir import RunDir
 from rnnlab.tasks.grammar import CLASSIFICATION_TASKS, classification_data
-from rnnlab.train.checkpoint import load_weights
 from rnnlab.train.trainer import seed_everything
 
 TASKS = ("classify",)
@@ -35,17 +34,9 @@ def level(options: dict) -> str:
 
 
 def validate(options: dict) -> None:
-    if options["cell"] not in CELLS:
-        raise ConfigError(f"unknown cell {options['cell']!r}; choose one of: {', '.join(CELLS)}")
+    check_cell(options)
     check_choice(options, "pool", POOLS)
-    if options["data"] is None:
-        check_choice({"dataset": dataset(options)}, "dataset", CLASSIFICATION_TASKS)
-        if options["level"] not in (None, "char"):
-            raise ConfigError("the built-in classification data is character level; --level applies to --data files")
-    else:
-        if options["dataset"] is not None:
-            raise ConfigError("--dataset names built-in data; drop it when giving --data")
-        check_choice({"level": level(options)}, "level", LEVELS)
+    check_data_options(options, CLASSIFICATION_TASKS, LEVELS, file_level="word")
 
 
 def load_examples(options: dict) -> tuple[dict, dict]:
@@ -83,14 +74,7 @@ def prepare(options: dict, vocabs: dict[str, Vocabulary] | None = None) -> Prepa
 
 
 def load(run: RunDir, weights: str = "best") -> tuple[SequenceClassifier, dict[str, Vocabulary], dict]:
-    config = run.load_config()
-    if config["options"].get("task") not in TASKS:
-        raise ConfigError(f"{run.path} is a {config['options'].get('task')!r} run, not a classify run")
-    vocabs = load_vocabs(run, VOCABS, required=VOCABS)
-    model = SequenceClassifier.from_config(config["model"])
-    load_weights(model, run.weights(weights))
-    model.eval()
-    return model, vocabs, config
+    return load_trained(run, sys.modules[__name__], weights, SequenceClassifier.from_config)
 
 
 def describe(prepared: Prepared, options: dict) -> str:

@@ -95,6 +95,40 @@ def split_sizes(n_train: int) -> tuple[int, int, int]:
     return n_train, n, n
 
 
+def check_cell(options: dict) -> None:
+    from rnnlab.cells.registry import CELLS
+    if options["cell"] not in CELLS:
+        raise ConfigError(f"unknown cell {options['cell']!r}; choose one of: {', '.join(CELLS)}")
+
+
+def check_data_options(options: dict, datasets, levels, file_level: str) -> None:
+    """Built-in data (`--dataset`, character level) or files (`--data`, `--level`), not a mix."""
+    if options["data"] is None:
+        if options["dataset"] is not None:
+            check_choice(options, "dataset", datasets)
+        if options["level"] not in (None, "char"):
+            raise ConfigError("the built-in data is character level; --level applies to --data files")
+    else:
+        if options["dataset"] is not None:
+            raise ConfigError("--dataset names built-in data; drop it when giving --data")
+        check_choice({"level": options["level"] or file_level}, "level", levels)
+
+
+def load_trained(run: RunDir, recipe, weights: str, build) -> tuple[Any, dict[str, Vocabulary], dict]:
+    """(model in eval mode, every vocabulary of `recipe.VOCABS`, config) of a run of `recipe`'s tasks;
+    `build(model_config)` makes the untrained model."""
+    from rnnlab.train.checkpoint import load_weights
+    config = run.load_config()
+    task = config["options"].get("task")
+    if task not in recipe.TASKS:
+        raise ConfigError(f"{run.path} is a {task!r} run, not a {recipe.TASKS[0]} run")
+    vocabs = load_vocabs(run, recipe.VOCABS, required=recipe.VOCABS)
+    model = build(config["model"])
+    load_weights(model, run.weights(weights))
+    model.eval()
+    return model, vocabs, config
+
+
 def check_choice(options: dict, key: str, choices) -> None:
     if options[key] not in choices:
         raise ConfigError(f"{key} must be one of: {', '.join(map(str, choices))}; got {options[key]!r}")

@@ -11,16 +11,16 @@ beam (`--beam`, `--length-penalty`) and reports exact match.
 """
 from __future__ import annotations
 
-from rnnlab.cells.registry import CELLS
+import sys
+
 from rnnlab.data.pairs import LEVELS, read_pairs_dir
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.runs.recipe import Prepared, check_choice, fingerprint, load_vocabs, split_sizes
+from rnnlab.runs.recipe import Prepared, check_cell, check_choice, check_data_options, fingerprint, load_trained, split_sizes
 from rnnlab.runs.run_dir import RunDir
 from rnnlab.seq2seq.model import Seq2Seq
 from rnnlab.seq2seq.task import SCHEDULES, SamplingSchedule, Seq2SeqTask, build_vocabularies
 from rnnlab.tasks.transduction import TRANSDUCTION_TASKS, transduction_data
-from rnnlab.train.checkpoint import load_weights
 from rnnlab.train.trainer import seed_everything
 
 TASKS = ("seq2seq",)
@@ -37,20 +37,12 @@ def level(options: dict) -> str:
 
 
 def validate(options: dict) -> None:
-    if options["cell"] not in CELLS:
-        raise ConfigError(f"unknown cell {options['cell']!r}; choose one of: {', '.join(CELLS)}")
+    check_cell(options)
     check_choice(options, "teacher_forcing", SCHEDULES)
     schedule(options)
     if options["beam"] < 1:
         raise ConfigError(f"beam must be >= 1, got {options['beam']}")
-    if options["data"] is None:
-        check_choice({"dataset": dataset(options)}, "dataset", TRANSDUCTION_TASKS)
-        if options["level"] not in (None, "char"):
-            raise ConfigError("the built-in seq2seq data is character level; --level applies to --data files")
-    else:
-        if options["dataset"] is not None:
-            raise ConfigError("--dataset names built-in data; drop it when giving --data")
-        check_choice({"level": level(options)}, "level", LEVELS)
+    check_data_options(options, TRANSDUCTION_TASKS, LEVELS, file_level="char")
 
 
 def schedule(options: dict) -> SamplingSchedule:
@@ -96,14 +88,7 @@ def prepare(options: dict, vocabs: dict[str, Vocabulary] | None = None) -> Prepa
 
 
 def load(run: RunDir, weights: str = "best") -> tuple[Seq2Seq, dict[str, Vocabulary], dict]:
-    config = run.load_config()
-    if config["options"].get("task") not in TASKS:
-        raise ConfigError(f"{run.path} is a {config['options'].get('task')!r} run, not a seq2seq run")
-    vocabs = load_vocabs(run, VOCABS, required=VOCABS)
-    model = Seq2Seq.from_config(config["model"])
-    load_weights(model, run.weights(weights))
-    model.eval()
-    return model, vocabs, config
+    return load_trained(run, sys.modules[__name__], weights, Seq2Seq.from_config)
 
 
 def describe(prepared: Prepared, options: dict) -> str:

@@ -23,6 +23,7 @@ from rnnlab.data.vocab import Vocabulary
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.seq2seq.decoding import beam_search, greedy_decode
 from rnnlab.seq2seq.model import pad_batch
+from rnnlab.train.inference import EpochShuffle
 from rnnlab.train.trainer import StepOutput
 
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
@@ -148,7 +149,7 @@ class Seq2SeqTask:
         self.pad, self.bos, self.eos = (tgt_vocab.index(t) for t in (PAD, BOS, EOS))
         self.src_pad = src_vocab.index(PAD) if PAD in src_vocab else 0  # never read: lengths mask it
         self.splits = {name: self._encode(name, pairs) for name, pairs in splits.items()}
-        self._order: tuple[int, np.ndarray] | None = None
+        self.shuffle = EpochShuffle(len(self.splits["train"]), seed)
 
     def _encode(self, split: str, pairs: list[Pair]) -> list[tuple[Tensor, Tensor]]:
         out = []
@@ -174,10 +175,7 @@ class Seq2SeqTask:
 
     def epoch_order(self, epoch: int) -> np.ndarray:
         """The training examples' order in `epoch`: a permutation fixed by (seed, epoch) alone."""
-        if self._order is None or self._order[0] != epoch:
-            rng = np.random.default_rng([self.seed, epoch])
-            self._order = (epoch, rng.permutation(len(self.splits["train"])))
-        return self._order[1]
+        return self.shuffle(epoch)
 
     def batch(self, pairs: list[tuple[Tensor, Tensor]]) -> tuple[Tensor, Tensor, Tensor]:
         """→ src (S, B), src_lengths (B,), tgt (T, B) ending in <eos>, padded with <pad>."""

@@ -26,7 +26,7 @@ from rnnlab.errors import ConfigError, DataError
 from rnnlab.tagging.metrics import intent_accuracy, slot_scores, token_accuracy
 from rnnlab.tagging.model import IGNORE
 from rnnlab.tagging.predict import SlotFiller
-from rnnlab.train.inference import eval_mode, model_device
+from rnnlab.train.inference import EpochShuffle, eval_mode, model_device
 from rnnlab.train.trainer import StepOutput
 
 
@@ -59,7 +59,7 @@ class TaggingTask:
         if intent_vocab is not None and not train_has_intents:
             raise DataError("tagging task: an intent vocabulary was given but the training sentences have no intents")
         self.intent_vocab = intent_vocab
-        self._order: tuple[int, np.ndarray] | None = None  # (epoch, permutation): a function of (seed, epoch)
+        self.shuffle = EpochShuffle(len(self.splits["train"]), seed)
 
     @property
     def num_tags(self) -> int:
@@ -77,10 +77,7 @@ class TaggingTask:
 
     def epoch_order(self, epoch: int) -> np.ndarray:
         """The permutation of the training sentences used in `epoch` (depends on seed and epoch only)."""
-        if self._order is None or self._order[0] != epoch:
-            rng = np.random.default_rng([self.seed, epoch])
-            self._order = (epoch, rng.permutation(len(self.splits["train"])))
-        return self._order[1]
+        return self.shuffle(epoch)
 
     def batch_examples(self, epoch: int, index: int) -> list[TaggedExample]:
         if not 0 <= index < self.num_batches():
