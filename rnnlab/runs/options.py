@@ -41,8 +41,8 @@ OPTIONS: list[Option] = [
            "lines in {train,valid,test}.txt; classify: 'label<TAB>text' lines in {train,valid,test}.tsv or .txt; "
            "seq2seq: 'source<TAB>target' lines in {train,valid,test}.tsv or .txt "
            "(default: built-in data, see --dataset)", nullable=True),
-    Option("dataset", None, str, "built-in data when --data is not given: tagging flights; classify balanced, "
-           "parity or reber; seq2seq reverse, sort or dates (default: the task's first)", nullable=True),
+    Option("dataset", None, str, "built-in data when --data is not given: tagging flights; classify balanced "
+           "(default), parity or reber; seq2seq dates (default), reverse or sort", nullable=True),
     Option("train_examples", None, int, "built-in tagging/classify/seq2seq data: training examples "
            "(valid and test get a tenth each, at least 200 or as many as train)", nullable=True),
     Option("min_len", None, int, "built-in classify/seq2seq data: shortest sequence", nullable=True),
@@ -147,7 +147,7 @@ PRESETS: dict[str, dict[str, Any]] = {
              "eval_batch_size": 128, "epochs": 25, "optimizer": "adam", "lr": 2e-3, "clip_norm": 5.0,
              "schedule": "plateau", "decay_factor": 0.5, "plateau_patience": 1, "early_stopping": 6,
              "pool": "last", "bio_decoding": True, "log_every": 50},
-    # sequence classification: small LSTM over 1-of-N characters
+    # sequence classification: a small LSTM over character embeddings (built-in: balanced brackets)
     "classify": {"task": "classify", "cell": "lstm", "hidden": 64, "layers": 1, "embedding": 16,
                  "batch_size": 32, "eval_batch_size": 128, "epochs": 5, "lr": 3e-3, "log_every": 20},
     # encoder-decoder with attention on the built-in date translation
