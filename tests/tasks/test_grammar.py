@@ -27,8 +27,9 @@ def test_deterministic_balanced_disjoint(name):
         # same length distribution in both classes: length is never a cue
         a_lengths, b_lengths = (sorted(map(len, strings(split, c))) for c in CLASSES[name])
         assert a_lengths == b_lengths
-    bigger = classification_data(name, 500, 40, 40, seed=5)
-    assert bigger["valid"] == a["valid"] and bigger["test"] == a["test"]
+    # train is drawn first, so the few strings of the short lengths are trained on, not only tested
+    train_lengths = {len(s) for s in strings(a["train"])}
+    assert {len(s) for s in everything} == train_lengths
 
 
 def test_parity_labels_and_lengths():
