@@ -23,7 +23,8 @@ from rnnlab.data.labelled import LabelledExample
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.classify.predict import LabelPredictor
-from rnnlab.train.inference import EpochShuffle, eval_mode, length_batches, model_device
+from rnnlab.train.inference import eval_mode, length_batches, model_device
+from rnnlab.train.shuffle import EpochShuffle
 from rnnlab.train.trainer import StepOutput
 
 IGNORE = -100  # label id of gold labels the model cannot know (F.cross_entropy's default ignore_index)

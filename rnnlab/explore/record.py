@@ -40,6 +40,7 @@ from rnnlab.cells.lstm import LSTMCell
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.layers.recurrent import Recurrent, state_where
 from rnnlab.layers.sequence import check_lengths, length_mask, reverse_padded
+from rnnlab.train.inference import eval_mode
 
 MAX_TOKENS = 20_000  # tokens per recording: the page shows every value of every unit
 KINDS = {LSTMCell: ("h", "c", "i", "f", "g", "o"), GRUCell: ("h", "r", "z", "n")}
@@ -255,13 +256,9 @@ def record_language_model(model, vocab, tokens: Sequence[str], top_k: int = 5) -
                         f"record a shorter piece")
     device = model.decoder.weight.device
     ids = vocab.encode(tokens).to(device).unsqueeze(1)  # (T, 1)
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         with torch.no_grad(), Recorder(model) as rec:
             logits, _ = model(ids)
-    finally:
-        model.train(was_training)
     probs = torch.softmax(logits[:, 0].float(), dim=-1).cpu()  # (T, V)
     p, idx = probs.topk(min(top_k, probs.shape[1]), dim=-1)
     predictions = [[(vocab[j], float(q)) for q, j in zip(ps, js)] for ps, js in zip(p.tolist(), idx.tolist())]

@@ -50,6 +50,7 @@ from rnnlab.explore.record import _ATOL, _RTOL, MAX_TOKENS, Recorder, Recording
 from rnnlab.layers.sequence import length_mask
 from rnnlab.tagging.bio import bio_constraints, bio_viterbi
 from rnnlab.tagging.model import IGNORE
+from rnnlab.train.inference import eval_mode
 
 
 @dataclass
@@ -88,13 +89,9 @@ def record_tagger(model, encoder, tag_vocab, examples: Sequence[TaggedExample | 
                           f"{len(intent_vocab)}")
     parsed = [_parse(ex, k) for k, ex in enumerate(examples)]  # every error before any work
     bio = bio_constraints(tag_vocab.tokens) if bio_decoding else None
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         return [_record_one(model, encoder, tag_vocab, intent_vocab, words, gold, intent, top_k, bio)
                 for words, gold, intent in parsed]
-    finally:
-        model.train(was_training)
 
 
 def _parse(ex, k: int) -> tuple[list[str], list[str] | None, str | None]:

@@ -29,6 +29,7 @@ from torch.nn import functional as F
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.seq2seq.model import pad_batch, select_state
+from rnnlab.train.inference import eval_mode
 
 LENGTH_NORMS = ("gnmt", "power")
 
@@ -58,9 +59,7 @@ def greedy_decode(model, src: Tensor, src_lengths: Tensor | None = None, *, max_
     Each step feeds the argmax of the previous one; a row stops at its first <eos> or after
     `max_len` emitted tokens (<eos> included)."""
     _check_max_len(max_len)
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         memory, state = model.encode(src, src_lengths)
         B = src.shape[1]
         prev = torch.full((B,), model.bos_index, dtype=torch.long, device=src.device)
@@ -77,8 +76,6 @@ def greedy_decode(model, src: Tensor, src_lengths: Tensor | None = None, *, max_
             done = done | (prev == model.eos_index)
             if bool(done.all()):
                 break
-    finally:
-        model.train(was_training)
     steps = torch.stack(tokens, 1).tolist()  # (B, steps)
     att = None if weights[0] is None else torch.stack(weights, 1)  # (B, steps, S)
     lengths = memory.mask.sum(0).tolist()
@@ -116,9 +113,7 @@ def beam_search(model, src: Tensor, *, beam_size: int = 5, max_len: int = 100, l
     def lp(n: int) -> float:
         return length_factor(n, alpha, length_norm)
 
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         memory, state = model.encode(src.view(-1, 1))
         device, eos = src.device, model.eos_index
         prefix = torch.zeros(1, 0, dtype=torch.long, device=device)  # (k, t) open prefixes
@@ -157,8 +152,6 @@ def beam_search(model, src: Tensor, *, beam_size: int = 5, max_len: int = 100, l
                 if float(scores.max()) / lp(max_len) <= nth:  # no open prefix can overtake the n-th
                     stopped = True
                     break
-    finally:
-        model.train(was_training)
     finished.sort(key=lambda h: -h.score)
     if not stopped and len(finished) < n_best:  # ran out of steps: fill with the best open prefixes
         S = int(memory.mask[:, 0].sum())

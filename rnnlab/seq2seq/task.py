@@ -23,7 +23,8 @@ from rnnlab.data.vocab import Vocabulary
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.seq2seq.decoding import beam_search, greedy_decode
 from rnnlab.seq2seq.model import pad_batch
-from rnnlab.train.inference import EpochShuffle
+from rnnlab.train.inference import eval_mode
+from rnnlab.train.shuffle import EpochShuffle
 from rnnlab.train.trainer import StepOutput
 
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
@@ -209,10 +210,8 @@ class Seq2SeqTask:
         if not pairs:
             raise DataError(f"the {split!r} split is empty")
         device = next(model.parameters()).device
-        was_training = model.training
-        model.eval()
         loss, correct, tokens, exact = 0.0, 0, 0, 0
-        try:
+        with eval_mode(model):
             for a in range(0, len(pairs), self.eval_batch_size):
                 chunk = pairs[a:a + self.eval_batch_size]
                 src, lengths, tgt = (t.to(device) for t in self.batch(chunk))
@@ -230,7 +229,5 @@ class Seq2SeqTask:
                                         length_penalty=self.length_penalty, n_best=1)[0]
                             for b, n in enumerate(lengths.tolist())]
                 exact += sum(h.finished and h.tokens == t[:-1].tolist() for h, (_, t) in zip(hyps, chunk))
-        finally:
-            model.train(was_training)
         match = exact / len(pairs)
         return {"loss": loss / tokens, "token_accuracy": correct / tokens, "exact_match": match, "error": 1.0 - match}

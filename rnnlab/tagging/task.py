@@ -26,7 +26,8 @@ from rnnlab.errors import ConfigError, DataError
 from rnnlab.tagging.metrics import intent_accuracy, slot_scores, token_accuracy
 from rnnlab.tagging.model import IGNORE
 from rnnlab.tagging.predict import SlotFiller
-from rnnlab.train.inference import EpochShuffle, eval_mode, model_device
+from rnnlab.train.inference import eval_mode, model_device
+from rnnlab.train.shuffle import EpochShuffle
 from rnnlab.train.trainer import StepOutput
 
 
