@@ -9,8 +9,6 @@ tokenised by words (default) or characters (`--level`); unseen tokens map to <un
 """
 from __future__ import annotations
 
-import sys
-
 from rnnlab.classify.model import POOLS, SequenceClassifier
 from rnnlab.classify.task import ClassificationTask
 from rnnlab.data.labelled import LEVELS, read_labelled_dir
@@ -74,7 +72,7 @@ def prepare(options: dict, vocabs: dict[str, Vocabulary] | None = None) -> Prepa
 
 
 def load(run: RunDir, weights: str = "best") -> tuple[SequenceClassifier, dict[str, Vocabulary], dict]:
-    return load_trained(run, sys.modules[__name__], weights, SequenceClassifier.from_config)
+    return load_trained(run, TASKS, VOCABS, weights, SequenceClassifier.from_config)
 
 
 def describe(prepared: Prepared, options: dict) -> str:

@@ -114,15 +114,15 @@ def check_data_options(options: dict, datasets, levels, file_level: str) -> None
         check_choice({"level": options["level"] or file_level}, "level", levels)
 
 
-def load_trained(run: RunDir, recipe, weights: str, build) -> tuple[Any, dict[str, Vocabulary], dict]:
-    """(model in eval mode, every vocabulary of `recipe.VOCABS`, config) of a run of `recipe`'s tasks;
+def load_trained(run: RunDir, tasks, vocab_names, weights: str, build) -> tuple[Any, dict[str, Vocabulary], dict]:
+    """(model in eval mode, the vocabularies `vocab_names`, config) of a run made for one of `tasks`;
     `build(model_config)` makes the untrained model."""
     from rnnlab.train.checkpoint import load_weights
     config = run.load_config()
     task = config["options"].get("task")
-    if task not in recipe.TASKS:
-        raise ConfigError(f"{run.path} is a {task!r} run, not a {recipe.TASKS[0]} run")
-    vocabs = load_vocabs(run, recipe.VOCABS, required=recipe.VOCABS)
+    if task not in tasks:
+        raise ConfigError(f"{run.path} is a {task!r} run, not a {tasks[0]} run")
+    vocabs = load_vocabs(run, vocab_names, required=vocab_names)
     model = build(config["model"])
     load_weights(model, run.weights(weights))
     model.eval()

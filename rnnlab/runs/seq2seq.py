@@ -11,8 +11,6 @@ beam (`--beam`, `--length-penalty`) and reports exact match.
 """
 from __future__ import annotations
 
-import sys
-
 from rnnlab.data.pairs import LEVELS, read_pairs_dir
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.errors import ConfigError, DataError
@@ -88,7 +86,7 @@ def prepare(options: dict, vocabs: dict[str, Vocabulary] | None = None) -> Prepa
 
 
 def load(run: RunDir, weights: str = "best") -> tuple[Seq2Seq, dict[str, Vocabulary], dict]:
-    return load_trained(run, sys.modules[__name__], weights, Seq2Seq.from_config)
+    return load_trained(run, TASKS, VOCABS, weights, Seq2Seq.from_config)
 
 
 def describe(prepared: Prepared, options: dict) -> str:

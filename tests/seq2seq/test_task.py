@@ -27,6 +27,11 @@ def test_a_tiny_model_learns_to_reverse_short_strings():
     assert sum(o == t for o, t in zip(greedy, targets)) == round(after["exact_match"] * len(targets))
     beam = translate(model, sv, tv, sources[:20], beam_size=3)
     assert sum(o == t for o, t in zip(beam, targets)) >= 18
+    # evaluation with a beam scores what beam decoding outputs
+    short = {"train": data["train"], "test": data["test"][:20]}
+    beamed = Seq2SeqTask(short, sv, tv, beam_size=3, length_penalty=0.6).evaluate(model, "test")
+    outputs = translate(model, sv, tv, sources[:20], beam_size=3, length_penalty=0.6)
+    assert beamed["exact_match"] == sum(o == t for o, t in zip(outputs, targets)) / 20
 
 
 def _pairs():
@@ -78,6 +83,8 @@ def test_errors():
         Seq2SeqTask({"train": [([], ["a"])]}, sv, tv)
     with pytest.raises(DataError, match="example 1.*not in the vocabulary"):
         Seq2SeqTask({"train": [(["a"], ["a"]), (["z"], ["a"])]}, sv, tv)
+    with pytest.raises(ConfigError, match="beam_size >= 1"):
+        Seq2SeqTask({"train": _pairs()}, sv, tv, beam_size=0)
     task = Seq2SeqTask({"train": _pairs()}, sv, tv, teacher_forcing=SamplingSchedule.exponential(0.5))
     assert task.teacher_forcing_at(1, 1) == 0.5
     with pytest.raises(DataError, match="'test'"):
