@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from rnnlab.cli.inputs import check_known
 from rnnlab.data import tokenize
 from rnnlab.data.tagged import TaggedExample
 from rnnlab.errors import ConfigError, DataError, DataNotFoundError
@@ -142,22 +143,13 @@ def _tagger_examples(args, options: dict) -> tuple[list[tuple[str, TaggedExample
     return [(f"{prefix} {k + 1}", s) for k, s in enumerate(sentences)], source
 
 
-def _note_unknown(examples, vocab) -> None:
-    unknown = sorted({t for _, ex in examples for t in ex if t not in vocab})
-    if unknown:
-        if vocab.unk is None:
-            raise DataError(f"the examples contain tokens the model does not know: {unknown[:5]}")
-        print(f"rnnlab explore: note: {len(unknown)} token types not in the vocabulary, read as {vocab.unk}: "
-              f"{unknown[:5]}", file=sys.stderr)
-
-
 def _language_model_explorer(args, run_dir: RunDir):
     from rnnlab.explore.app import Explorer
     model, vocab, config = recipe.load(run_dir, args.weights)
     options = config["options"]
     level = recipe.level_of(options)
     examples, hypotheses, source = _examples(args, options, level)
-    _note_unknown(examples, vocab)
+    check_known("explore", [ex for _, ex in examples], vocab)
     tokens = sum(len(t) for _, t in examples)
     print(f"rnnlab explore: recording {len(examples)} examples ({tokens:,} tokens) from the {source}", file=sys.stderr)
     m = config["model"]
@@ -176,7 +168,7 @@ def _tagger_explorer(args, run_dir: RunDir, config: dict):
         raise ConfigError(f"{run_dir.path} is a tagger without recurrence (--cell none): it has no states to explore")
     model, filler, _ = tagging.load(run_dir, args.weights)
     examples, source = _tagger_examples(args, config["options"])
-    _note_unknown([(name, getattr(s, "words", s)) for name, s in examples], model.features.word_vocab)
+    check_known("explore", [getattr(s, "words", s) for _, s in examples], model.features.word_vocab)
     words = sum(len(getattr(s, "words", s)) for _, s in examples)
     print(f"rnnlab explore: recording {len(examples)} sentences ({words:,} words) from the {source}", file=sys.stderr)
     kind = ("bidirectional " if m["bidirectional"] else "") + m["cell"]
