@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 import rnnlab
-from rnnlab.tasks import adding_problem
+from rnnlab.datasets import adding_problem
 
 CELLS = {"lstm": rnnlab.LSTMCell, "gru": rnnlab.GRUCell, "elman": rnnlab.ElmanCell}
 

@@ -21,7 +21,7 @@ import time
 import torch
 
 from rnnlab.seq2seq import Seq2Seq, Seq2SeqTask, build_vocabularies, greedy_decode, pad_batch
-from rnnlab.tasks.transduction import transduction_data
+from rnnlab.datasets.transduction import transduction_data
 from rnnlab.train import TrainConfig, Trainer
 
 

@@ -4,6 +4,7 @@ from rnnlab.cells.base import RecurrentCell
 from rnnlab.cells.clockwork import ClockworkCell
 from rnnlab.cells.deep import DeepOutput, DeepTransition
 from rnnlab.cells.elman import ElmanCell
+from rnnlab.cells.feedforward import FeedForwardCell
 from rnnlab.cells.gru import GRUCell
 from rnnlab.cells.jordan import JordanCell
 from rnnlab.cells.leaky import LeakyCell
@@ -17,5 +18,5 @@ from rnnlab.cells.zoneout import Zoneout
 __all__ = [
     "State", "RecurrentCell", "CellWrapper", "ElmanCell", "JordanCell", "LSTMCell", "GRUCell",
     "LeakyCell", "ResidualCell", "SkipCell", "ClockworkCell", "Zoneout", "RecurrentDropout",
-    "DeepTransition", "DeepOutput", "detach", "hidden_of", "state_map",
+    "DeepTransition", "DeepOutput", "FeedForwardCell", "detach", "hidden_of", "state_map",
 ]

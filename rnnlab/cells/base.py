@@ -2,6 +2,10 @@
 
     out_t, state = cell(x_t, state)        # x_t: (B, input_size)
     state = cell.init_state(batch)         # zeros, or whatever the cell starts from
+    out_t, state, internals = cell.step(x_t, state)   # the same step, plus named internal values
+
+`internals` maps the names in `cell.internals` (an LSTM's "i", "f", "g", "o", "c"; a GRU's "r",
+"z", "n") to (B, units) tensors: the values the step computed, for recording and analysis.
 
 Sizes every cell exposes, so layers can be composed and checked before running:
 `input_size`, `hidden_size`, `output_size` (width of out_t) and `state_size` (width of the
@@ -20,6 +24,7 @@ from rnnlab.cells._state import State
 class RecurrentCell(nn.Module):
     input_size: int
     hidden_size: int
+    internals: tuple[str, ...] = ()  # names of the values `step` reports besides out_t and the state
 
     @property
     def output_size(self) -> int:
@@ -31,6 +36,12 @@ class RecurrentCell(nn.Module):
 
     def init_state(self, batch: int, device=None, dtype=None) -> State:
         raise NotImplementedError
+
+    def step(self, x_t: Tensor, state: State) -> tuple[Tensor, State, dict[str, Tensor]]:
+        """One step like `cell(x_t, state)`, plus the internal values named in `internals`, each
+        (B, units). A cell with internals implements `step` and lets `forward` call it."""
+        out, state = self(x_t, state)
+        return out, state, {}
 
     def reset_parameters(self) -> None:
         """torch.nn's initialisation for recurrent cells: U(-1/√H, 1/√H) for every parameter."""

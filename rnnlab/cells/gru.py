@@ -80,11 +80,18 @@ class GRUCell(RecurrentCell):
             n = torch.tanh(wx[:, 2 * H :] + un)
         return r, z, n
 
-    def forward(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+    internals = ("r", "z", "n")
+
+    def step(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+        """(h_t, h_t, {"r", "z": gates (B, H), "n": candidate (B, H)})."""
         self.check_input(x_t)
         r, z, n = self.gates(x_t, state)
         h = n + z * (state - n)  # = (1 - z) ⊙ n + z ⊙ h_{t-1}
-        return h, h
+        return h, h, {"r": r, "z": z, "n": n}
+
+    def forward(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        out, state, _ = self.step(x_t, state)
+        return out, state
 
     def fused_scan(self, x: Tensor, h0: Tensor, mask: Tensor | None):
         """Whole sequence with the hand-derived BPTT (see gru_bptt.py)."""

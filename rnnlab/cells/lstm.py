@@ -100,14 +100,21 @@ class LSTMCell(RecurrentCell):
             po = po + self.weight_co * c_new
         return i, f, g, torch.sigmoid(po), c_new
 
-    def forward(self, x_t: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    internals = ("i", "f", "g", "o", "c")
+
+    def step(self, x_t: Tensor, state: tuple[Tensor, Tensor]):
+        """(h_t, (h_t, c_t), {"i", "f", "g", "o": gates (B, H), "c": c_t (B, H)})."""
         self.check_input(x_t)
         h, c = state
         i, f, g, o, c = self.gates(x_t, h, c)
         h = o * ACTIVATIONS[self.state_activation](self.ln_c(c) if self.layer_norm else c)
         if self.weight_hr is not None:
             h = F.linear(h, self.weight_hr)
-        return h, (h, c)
+        return h, (h, c), {"i": i, "f": f, "g": g, "o": o, "c": c}
+
+    def forward(self, x_t: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        out, state, _ = self.step(x_t, state)
+        return out, state
 
     @property
     def is_torch_lstm(self) -> bool:

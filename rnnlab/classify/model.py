@@ -83,13 +83,19 @@ class SequenceClassifier(nn.Module):
         self.layers = nn.ModuleList(layers)
         self.out = nn.Linear(width, num_classes)
 
+    @classmethod
+    def build(cls, *args, **kwargs) -> "SequenceClassifier":
+        """The model from names and sizes (a cell name, hidden size, layers, ...): what recipes and
+        `from_config` call. The constructor itself takes modules."""
+        return cls(*args, **kwargs)
+
     def config(self) -> dict:
         return dict(self._config)
 
     @classmethod
     def from_config(cls, config: dict) -> "SequenceClassifier":
         try:
-            return cls(**config)
+            return cls.build(**config)
         except TypeError as e:  # unknown or missing keys
             raise ConfigError(f"model config does not describe a SequenceClassifier ({e})") from None
 

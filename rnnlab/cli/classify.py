@@ -14,8 +14,8 @@ import torch
 from rnnlab.classify.predict import LabelPredictor
 from rnnlab.data.labelled import split_text
 from rnnlab.cli.inputs import check_known, read_inputs
-from rnnlab.runs import classify as recipe
-from rnnlab.runs.run_dir import RunDir
+from rnnlab.recipes import classify as recipe
+from rnnlab.recipes.run_dir import RunDir
 
 
 def register(subparsers) -> None:

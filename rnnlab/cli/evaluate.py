@@ -10,9 +10,9 @@ import torch
 
 from rnnlab.data import read_corpus
 from rnnlab.lm.task import evaluate_stream
-from rnnlab.runs import language_model
-from rnnlab.runs.recipe import load_vocabs, recipe_of
-from rnnlab.runs.run_dir import RunDir
+from rnnlab.recipes import language_model
+from rnnlab.recipes.recipe import load_vocabs, recipe_of
+from rnnlab.recipes.run_dir import RunDir
 from rnnlab.train.checkpoint import load_weights
 
 

@@ -9,8 +9,8 @@ import torch
 from rnnlab.data import tokenize
 from rnnlab.errors import DataError
 from rnnlab.lm import generate
-from rnnlab.runs import language_model as recipe
-from rnnlab.runs.run_dir import RunDir
+from rnnlab.recipes import language_model as recipe
+from rnnlab.recipes.run_dir import RunDir
 
 EOS = "<eos>"
 

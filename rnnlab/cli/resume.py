@@ -11,9 +11,9 @@ import argparse
 
 from rnnlab.cli.train import add_option_flags, finish, given_options, train_config
 from rnnlab.errors import ConfigError
-from rnnlab.runs.options import RESUMABLE, defaults
-from rnnlab.runs.recipe import load_vocabs, recipe_of
-from rnnlab.runs.run_dir import RunDir
+from rnnlab.recipes.options import RESUMABLE, defaults
+from rnnlab.recipes.recipe import load_vocabs, recipe_of
+from rnnlab.recipes.run_dir import RunDir
 from rnnlab.train.trainer import Trainer
 
 

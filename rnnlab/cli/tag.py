@@ -13,8 +13,8 @@ import json
 import torch
 
 from rnnlab.cli.inputs import check_known, read_inputs
-from rnnlab.runs import tagging as recipe
-from rnnlab.runs.run_dir import RunDir
+from rnnlab.recipes import tagging as recipe
+from rnnlab.recipes.run_dir import RunDir
 
 
 def register(subparsers) -> None:

@@ -5,9 +5,9 @@ import argparse
 import datetime
 import sys
 
-from rnnlab.runs.options import OPTIONS, PRESETS, TRAIN_KEYS, coerce, preset, read_toml, resolve
-from rnnlab.runs.recipe import recipe_for, save_vocabs
-from rnnlab.runs.run_dir import RunDir
+from rnnlab.recipes.options import OPTIONS, PRESETS, TRAIN_KEYS, coerce, preset, read_toml, resolve
+from rnnlab.recipes.recipe import recipe_for, save_vocabs
+from rnnlab.recipes.run_dir import RunDir
 from rnnlab.train.trainer import TrainConfig, Trainer
 
 

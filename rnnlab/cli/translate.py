@@ -13,8 +13,8 @@ import torch
 
 from rnnlab.data.labelled import split_text
 from rnnlab.cli.inputs import check_known, read_inputs
-from rnnlab.runs import seq2seq as recipe
-from rnnlab.runs.run_dir import RunDir
+from rnnlab.recipes import seq2seq as recipe
+from rnnlab.recipes.run_dir import RunDir
 from rnnlab.seq2seq.decoding import translate
 
 

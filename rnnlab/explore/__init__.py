@@ -2,7 +2,9 @@
 
 record      `Recorder` hooks every Recurrent layer and keeps h, c and the gates per step;
             `record_language_model` / `record_examples` give display-ready `Recording`s.
-search      hypotheses (regex, counter, position, any function) and `rank_units` by correlation;
+hypotheses  one number per token a unit might track (regex, counter, position, any function;
+            presets for text, and the synthetic datasets' own)
+search      `rank_units` by correlation with a hypothesis;
             LSTMVis select (`select_units`) and match (`find_matches`).
 saturation  gate saturation statistics and their plot (Karpathy et al. 2015, Fig. 3).
 
@@ -27,14 +29,14 @@ Interface notes for the page (nothing of the agreed interface changed; these are
 from rnnlab.explore.record import MAX_TOKENS, Recorder, Recording, record_examples, record_language_model
 from rnnlab.explore.record_tagger import record_tagger
 from rnnlab.explore.saturation import gate_saturation, plot_saturation, saturation_json
-from rnnlab.explore.search import (
-    Match, UnitScore, counter_hypothesis, find_matches, function_hypothesis, position_hypothesis, rank_units,
-    regex_hypothesis, select_units, suggest_threshold, value_distribution,
+from rnnlab.explore.hypotheses import (
+    counter_hypothesis, dataset_hypotheses, function_hypothesis, position_hypothesis, preset_hypotheses, regex_hypothesis,
 )
+from rnnlab.explore.search import Match, UnitScore, find_matches, rank_units, select_units, suggest_threshold, value_distribution
 
 __all__ = [
     "Recorder", "Recording", "record_language_model", "record_examples", "record_tagger", "MAX_TOKENS",
-    "regex_hypothesis", "counter_hypothesis", "position_hypothesis", "function_hypothesis",
+    "regex_hypothesis", "counter_hypothesis", "preset_hypotheses", "dataset_hypotheses", "position_hypothesis", "function_hypothesis",
     "rank_units", "UnitScore", "select_units", "value_distribution", "suggest_threshold", "find_matches", "Match",
     "gate_saturation", "plot_saturation", "saturation_json",
 ]

@@ -51,10 +51,10 @@ from rnnlab.errors import ConfigError, DataError, RnnlabError
 from rnnlab.explore.record import Recording, record_examples
 from rnnlab.explore.record_tagger import record_tagger
 from rnnlab.explore.saturation import gate_saturation, saturation_json
-from rnnlab.explore.search import (
-    counter_hypothesis, find_matches, function_hypothesis, position_hypothesis, rank_units, regex_hypothesis,
-    select_units, suggest_threshold, value_distribution,
+from rnnlab.explore.hypotheses import (
+    Hypothesis, counter_hypothesis, function_hypothesis, position_hypothesis, preset_hypotheses, regex_hypothesis,
 )
+from rnnlab.explore.search import find_matches, rank_units, select_units, suggest_threshold, value_distribution
 
 MAX_BODY = 64 * 1024        # bytes of a request body; more is refused with 413
 MAX_INPUT_TOKENS = 2_000    # tokens of typed text recorded per request; the rest is cut off
@@ -67,7 +67,6 @@ FILES = {  # URL path → (file in static/, content type): the only files the se
     "/static/style.css": ("style.css", "text/css; charset=utf-8"),
 }
 KINDS = ("language-model", "tagger")  # what the model's predictions are: the next token, or each word's tag
-Hypothesis = Callable[[list[str]], np.ndarray]
 RecordFn = Callable[[list], list[Recording]]  # examples (token lists, or what `examples` holds) → Recordings
 
 
@@ -76,19 +75,6 @@ def static_text(name: str) -> str:
     if name not in {file for file, _ in FILES.values()}:
         raise KeyError(name)
     return (STATIC / name).read_text(encoding="utf-8")
-
-
-def preset_hypotheses(level: str) -> dict[str, Hypothesis]:
-    """Quantities worth testing on any text (Karpathy et al. 2015 found units for each in code)."""
-    if level == "word":
-        return {"position in the sentence": lambda t: position_hypothesis(t, "<eos>")}
-    return {
-        "position in the line": lambda t: position_hypothesis(t, "\n"),
-        "inside quotes": lambda t: regex_hypothesis(t, r"\"[^\"\n]*\"|'[^'\n]*'"),
-        "bracket depth ( [ {": lambda t: counter_hypothesis(t, {"(", "[", "{"}, {")", "]", "}"}),
-        "indentation": lambda t: regex_hypothesis(t, r"(?m)^[ \t]+"),
-        "inside a # comment": lambda t: regex_hypothesis(t, r"#[^\n]*"),
-    }
 
 
 @dataclass(eq=False)

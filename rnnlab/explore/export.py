@@ -21,7 +21,8 @@ import numpy as np
 
 from rnnlab.errors import DataError
 from rnnlab.explore.app import Explorer, MAX_TOP, static_text
-from rnnlab.explore.search import function_hypothesis, rank_units
+from rnnlab.explore.hypotheses import function_hypothesis
+from rnnlab.explore.search import rank_units
 
 _CSS_TAG = '<link rel="stylesheet" href="static/style.css">'
 _JS_TAG = '<script src="static/app.js"></script>'

@@ -1,8 +1,7 @@
 """Find the units that do something: rank them against a hypothesis, or select and match patterns.
 
-Hypotheses (Karpathy et al. 2015) are one number per token — inside a quote or not, a running
-count, the position in the line — and `rank_units` lists the units whose values correlate with
-one best. Selection and matching follow LSTMVis (Strobelt et al. 2018): select a span of text and
+`rank_units` lists the units whose values correlate best with a hypothesis (one number per
+token, `rnnlab.explore.hypotheses`; Karpathy et al. 2015). Selection and matching follow LSTMVis (Strobelt et al. 2018): select a span of text and
 a threshold, keep the units that are on (≥ threshold) all through the span and off just before it,
 then find other spans where the same units turn on together.
 
@@ -10,84 +9,12 @@ Everything here is a pure function on numpy arrays (or `Recording`s); the web pa
 """
 from __future__ import annotations
 
-import re
-from typing import Callable, Iterable, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
 from rnnlab.errors import DataError
 from rnnlab.explore.record import Recording
-
-
-# --- hypotheses: one float per token -----------------------------------------------------------
-
-def regex_hypothesis(tokens: Sequence[str], pattern: str | re.Pattern) -> np.ndarray:
-    """1.0 for tokens that overlap a match of `pattern` in "".join(tokens), else 0.0."""
-    try:
-        regex = re.compile(pattern)
-    except re.error as e:
-        raise DataError(f"bad regular expression {pattern!r}: {e}") from None
-    ends = np.cumsum([len(t) for t in tokens])  # token k covers characters [ends[k-1], ends[k])
-    starts = ends - [len(t) for t in tokens]
-    out = np.zeros(len(tokens))
-    for m in regex.finditer("".join(tokens)):
-        a, b = m.span()
-        if a == b:
-            continue  # an empty match covers no token
-        first = np.searchsorted(ends, a, side="right")  # first token ending after a
-        last = np.searchsorted(starts, b, side="left")  # tokens starting before b
-        out[first:last] = 1.0
-    return out
-
-
-def _token_set(spec: str | Iterable[str] | None) -> set[str]:
-    """A str is one token (use a set for several); None is no token."""
-    if spec is None:
-        return set()
-    return {spec} if isinstance(spec, str) else set(spec)
-
-
-def counter_hypothesis(tokens: Sequence[str], up: str | set, down: str | set | None = None,
-                       reset: str | set | None = None) -> np.ndarray:
-    """Running count after each token: +1 on `up`, −1 on `down`, back to 0 on `reset`.
-
-    Each of up / down / reset is one token (a str) or a set of tokens.
-    """
-    up, down, reset = _token_set(up), _token_set(down), _token_set(reset)
-    out, count = np.zeros(len(tokens)), 0.0
-    for t, tok in enumerate(tokens):
-        if tok in reset:
-            count = 0.0
-        elif tok in up:
-            count += 1.0
-        elif tok in down:
-            count -= 1.0
-        out[t] = count
-    return out
-
-
-def position_hypothesis(tokens: Sequence[str], reset: str | set = "\n") -> np.ndarray:
-    """Steps since the last `reset` token (0 on it; the text starts as if just after one)."""
-    reset = _token_set(reset)
-    out, since = np.zeros(len(tokens)), 0.0
-    for t, tok in enumerate(tokens):
-        since = 0.0 if tok in reset else since + 1.0
-        out[t] = since
-    return out
-
-
-def function_hypothesis(tokens: Sequence[str], fn: Callable[[list[str]], Sequence[float]]) -> np.ndarray:
-    """Any function of the token list that gives one finite number per token."""
-    try:
-        values = np.asarray(fn(list(tokens)), dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise DataError(f"hypothesis function did not return numbers: {e}") from None
-    if values.shape != (len(tokens),):
-        raise DataError(f"hypothesis function returned shape {values.shape}, expected ({len(tokens)},): "
-                        f"one value per token")
-    if not np.isfinite(values).all():
-        raise DataError("hypothesis function returned NaN or infinite values")
-    return values
 
 
 # --- ranking units by correlation --------------------------------------------------------------

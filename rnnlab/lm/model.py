@@ -70,13 +70,19 @@ class LanguageModel(nn.Module):
         if tie_weights:
             self.decoder.weight = self.embedding.weight
 
+    @classmethod
+    def build(cls, *args, **kwargs) -> "LanguageModel":
+        """The model from names and sizes (a cell name, hidden size, layers, ...): what recipes and
+        `from_config` call. The constructor itself takes modules."""
+        return cls(*args, **kwargs)
+
     def config(self) -> dict:
         return dict(self._config)
 
     @classmethod
     def from_config(cls, config: dict) -> "LanguageModel":
         try:
-            return cls(**config)
+            return cls.build(**config)
         except TypeError as e:  # unknown or missing keys
             raise ConfigError(f"model config does not describe a LanguageModel ({e})") from None
 

@@ -255,13 +255,19 @@ class Seq2Seq(nn.Module):
                                bridge=("copy" if can_copy else "learned") if bridge == "auto" else bridge,
                                dropout=dropout)
 
+    @classmethod
+    def build(cls, *args, **kwargs) -> "Seq2Seq":
+        """The model from names and sizes (a cell name, hidden size, layers, ...): what recipes and
+        `from_config` call. The constructor itself takes modules."""
+        return cls(*args, **kwargs)
+
     def config(self) -> dict:
         return dict(self._config)
 
     @classmethod
     def from_config(cls, config: dict) -> "Seq2Seq":
         try:
-            return cls(**config)
+            return cls.build(**config)
         except TypeError as e:  # unknown or missing keys
             raise ConfigError(f"model config does not describe a Seq2Seq ({e})") from None
 

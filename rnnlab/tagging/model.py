@@ -33,38 +33,16 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnlab.cells.base import RecurrentCell
+from rnnlab.cells.feedforward import FeedForwardCell
 from rnnlab.cells.registry import make_cell
-from rnnlab.data.word_features import WordBatch, WordFeatures
+from rnnlab.data.words import WordBatch
+from rnnlab.layers.word_features import WordFeatures
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.layers.bidirectional import Bidirectional
 from rnnlab.layers.recurrent import Recurrent, state_where
 from rnnlab.layers.sequence import length_mask
 
 IGNORE = -100  # target id of padded steps and of gold labels the model cannot know (F.cross_entropy's default)
-
-
-class FeedForwardCell(RecurrentCell):
-    """No recurrence: out_t = tanh(W x_t + b); the state is empty (B, 0) and passes through."""
-
-    def __init__(self, input_size: int, hidden_size: int):
-        super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
-        self.linear = nn.Linear(input_size, hidden_size)
-
-    @property
-    def state_size(self) -> int:
-        return 0
-
-    def init_state(self, batch: int, device=None, dtype=None) -> Tensor:
-        return self._zeros(batch, 0, device, dtype)
-
-    def forward(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
-        return torch.tanh(self.linear(x_t)), state
-
-    def fused_scan(self, x: Tensor, state: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
-        """All steps at once (no step depends on another); padded steps output zeros."""
-        out = torch.tanh(self.linear(x))
-        return (out if mask is None else out * mask.unsqueeze(-1)), state
 
 
 class Tagger(nn.Module):
@@ -119,6 +97,12 @@ class Tagger(nn.Module):
         self.tag_out = nn.Linear(width, num_tags)
         self.intent_out = nn.Linear(width, num_intents) if num_intents else None
 
+    @classmethod
+    def build(cls, *args, **kwargs) -> "Tagger":
+        """The model from names and sizes (a cell name, hidden size, layers, ...): what recipes and
+        `from_config` call. The constructor itself takes modules."""
+        return cls(*args, **kwargs)
+
     def config(self) -> dict:
         """JSON-able architecture: the word features' config under "features", the rest as given.
         The vocabularies are not in it; `from_config` takes them."""
@@ -132,7 +116,7 @@ class Tagger(nn.Module):
         features = WordFeatures.from_config(config.pop("features"), word_vocab, trigram_vocab)
         try:
             num_tags = config.pop("num_tags")
-            return cls(features, num_tags, **config)
+            return cls.build(features, num_tags, **config)
         except (KeyError, TypeError) as e:
             raise ConfigError(f"model config does not describe a Tagger ({e})") from None
 

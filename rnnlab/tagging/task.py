@@ -21,7 +21,7 @@ from torch.nn import functional as F
 
 from rnnlab.data.tagged import TaggedExample
 from rnnlab.data.vocab import Vocabulary
-from rnnlab.data.word_features import WordBatch
+from rnnlab.data.words import WordBatch
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.tagging.metrics import intent_accuracy, slot_scores, token_accuracy
 from rnnlab.tagging.model import IGNORE

@@ -6,7 +6,7 @@ from rnnlab.classify import ClassificationTask, SequenceClassifier
 from rnnlab.data.labelled import LabelledExample
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.tasks.grammar import classification_examples
+from rnnlab.datasets.grammar import classification_examples
 from rnnlab.train import TrainConfig, Trainer
 
 

@@ -11,7 +11,8 @@ import threading
 import pytest
 
 from rnnlab.cli.main import main as rnnlab_main
-from rnnlab.tasks.synthetic import synthetic_corpus, synthetic_sequences, task_hypotheses
+from rnnlab.datasets.synthetic import synthetic_corpus, synthetic_sequences
+from rnnlab.explore.hypotheses import dataset_hypotheses
 
 TASK = "counting"
 
@@ -34,11 +35,11 @@ def lm_run(tmp_path_factory):
 
 def make_explorer(run_dir):
     from rnnlab.explore.app import Explorer
-    from rnnlab.runs import language_model as recipe
-    from rnnlab.runs.run_dir import RunDir
+    from rnnlab.recipes import language_model as recipe
+    from rnnlab.recipes.run_dir import RunDir
     model, vocab, _ = recipe.load(RunDir(run_dir))
     examples = [(f"{TASK} {k + 1}", list(line)) for k, line in enumerate(synthetic_sequences(TASK, 12, seed=1))]
-    return Explorer(model, vocab, "char", examples, hypotheses=task_hypotheses(TASK),
+    return Explorer(model, vocab, "char", examples, hypotheses=dataset_hypotheses(TASK),
                     about={"run": str(run_dir), "model": "2 × 16 lstm", "source": f"task {TASK}"})
 
 
@@ -58,8 +59,8 @@ def make_tagger_explorer(run_dir, n: int = 6):
     """The tagger's explorer on its first `n` validation sentences (with gold tags); also returns the
     `SlotFiller` and those sentences."""
     from rnnlab.explore.app import tagger_explorer
-    from rnnlab.runs import tagging
-    from rnnlab.runs.run_dir import RunDir
+    from rnnlab.recipes import tagging
+    from rnnlab.recipes.run_dir import RunDir
     model, filler, config = tagging.load(RunDir(run_dir))
     valid = tagging.load_examples(config["options"])[0]["valid"][:n]
     explorer = tagger_explorer(model, filler, [(f"valid {k + 1}", ex) for k, ex in enumerate(valid)],

@@ -6,7 +6,7 @@ import time
 from rnnlab.data import Vocabulary
 from rnnlab.explore import counter_hypothesis, rank_units, record_examples
 from rnnlab.lm import LanguageModel, LanguageModelTask
-from rnnlab.tasks.synthetic import synthetic_corpus, synthetic_sequences
+from rnnlab.datasets.synthetic import synthetic_corpus, synthetic_sequences
 from rnnlab.train import TrainConfig, Trainer, seed_everything
 
 SEED = 0  # seeds 0-9 all give |r| > 0.93 (0.982 for this one); training takes ~3-5 s on one thread

@@ -4,12 +4,13 @@ import pytest
 import torch
 
 from rnnlab.data.tagged import TaggedExample
-from rnnlab.data.word_features import WordEncoder, WordFeatures
+from rnnlab.data.words import WordEncoder
+from rnnlab.layers.word_features import WordFeatures
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.explore import MAX_TOKENS, Recording, record_tagger
 from rnnlab.explore.record_tagger import TaggerRecording
 from rnnlab.tagging import Tagger, TaggingTask
-from rnnlab.tasks.flights import flight_corpus
+from rnnlab.datasets.flights import flight_corpus
 
 SPLITS = flight_corpus(60, 8, 8, seed=5)
 ENCODER = WordEncoder.build([e.words for e in SPLITS["train"]])

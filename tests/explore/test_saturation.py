@@ -50,6 +50,6 @@ def test_plot_is_a_png_and_json_is_plain(tmp_path):
 
 
 def test_importing_the_explorer_does_not_import_matplotlib():
-    code = "import sys, rnnlab, rnnlab.explore, rnnlab.tasks.synthetic; print('matplotlib' in sys.modules)"
+    code = "import sys, rnnlab, rnnlab.explore, rnnlab.datasets.synthetic; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

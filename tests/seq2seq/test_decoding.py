@@ -7,7 +7,7 @@ import torch
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.seq2seq import Seq2Seq, Seq2SeqTask, beam_search, build_vocabularies, greedy_decode, length_factor
 from rnnlab.seq2seq.model import pad_batch
-from rnnlab.tasks.transduction import transduction_data
+from rnnlab.datasets.transduction import transduction_data
 
 EOS = 2
 

@@ -5,7 +5,7 @@ import torch
 
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.seq2seq import SamplingSchedule, Seq2Seq, Seq2SeqTask, build_vocabularies, translate
-from rnnlab.tasks.transduction import transduction_data
+from rnnlab.datasets.transduction import transduction_data
 from rnnlab.train import TrainConfig, Trainer
 
 

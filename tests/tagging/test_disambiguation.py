@@ -3,9 +3,10 @@ so a per-word classifier is at chance on city tokens, while a recurrent tagger r
 ("from", "to", "leave", "arrive in", the word order) and gets them right."""
 import torch
 
-from rnnlab.data.word_features import WordEncoder, WordFeatures
+from rnnlab.data.words import WordEncoder
+from rnnlab.layers.word_features import WordFeatures
 from rnnlab.tagging import Tagger, TaggingTask, token_accuracy
-from rnnlab.tasks.flights import flight_corpus, is_city_tag
+from rnnlab.datasets.flights import flight_corpus, is_city_tag
 from rnnlab.train import TrainConfig, Trainer
 
 

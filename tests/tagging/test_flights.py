@@ -5,7 +5,7 @@ import pytest
 
 from rnnlab.data.tagged import _BIO_TAG
 from rnnlab.errors import ConfigError
-from rnnlab.tasks.flights import CITIES, INTENTS, flight_corpus, is_city_tag
+from rnnlab.datasets.flights import CITIES, INTENTS, flight_corpus, is_city_tag
 
 
 def test_deterministic_and_seeded():

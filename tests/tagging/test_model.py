@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from rnnlab.data.word_features import WordEncoder, WordFeatures
+from rnnlab.data.words import WordEncoder
+from rnnlab.layers.word_features import WordFeatures
 from rnnlab.errors import ConfigError
 from rnnlab.tagging.model import IGNORE, Tagger
 

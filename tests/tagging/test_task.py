@@ -3,10 +3,11 @@ import pytest
 import torch
 
 from rnnlab.data.tagged import TaggedExample
-from rnnlab.data.word_features import WordEncoder, WordFeatures
+from rnnlab.data.words import WordEncoder
+from rnnlab.layers.word_features import WordFeatures
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.tagging import IGNORE, Tagger, TaggingTask
-from rnnlab.tasks.flights import flight_corpus
+from rnnlab.datasets.flights import flight_corpus
 from rnnlab.train import TrainConfig, Trainer
 
 

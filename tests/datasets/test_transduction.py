@@ -1,11 +1,11 @@
-"""The built-in transduction tasks (rnnlab/tasks/transduction.py)."""
+"""The built-in transduction tasks (rnnlab/datasets/transduction.py)."""
 import datetime as dt
 
 import pytest
 
 from rnnlab.errors import ConfigError
-from rnnlab.tasks.transduction import (
-    DATE_FORMS, TRANSDUCTION_TASKS, format_date, ordinal, transduction_data, transduction_pairs,
+from rnnlab.datasets.transduction import (
+    DATE_FORMS, TRANSDUCTION_DATASETS, format_date, ordinal, transduction_data, transduction_pairs,
 )
 
 
@@ -71,7 +71,7 @@ def test_date_pairs_round_trip():
 
 
 def test_registry_and_errors():
-    assert set(TRANSDUCTION_TASKS) == {"reverse", "sort", "dates"}
+    assert set(TRANSDUCTION_DATASETS) == {"reverse", "sort", "dates"}
     with pytest.raises(ConfigError, match="unknown transduction task 'rot13'.*reverse"):
         transduction_data("rot13", 10, 1, 1)
     with pytest.raises(ConfigError, match="no length options"):

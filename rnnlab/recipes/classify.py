@@ -13,9 +13,9 @@ from rnnlab.classify.model import POOLS, SequenceClassifier
 from rnnlab.classify.task import ClassificationTask
 from rnnlab.data.labelled import LEVELS, read_labelled_dir
 from rnnlab.data.vocab import Vocabulary
-from rnnlab.runs.recipe import Prepared, check_cell, check_choice, check_data_options, fingerprint, load_trained, split_sizes
-from rnnlab.runs.run_dir import RunDir
-from rnnlab.tasks.grammar import CLASSIFICATION_TASKS, classification_data
+from rnnlab.recipes.recipe import Prepared, check_cell, check_choice, check_data_options, fingerprint, load_trained, split_sizes
+from rnnlab.recipes.run_dir import RunDir
+from rnnlab.datasets.grammar import CLASSIFICATION_DATASETS, classification_data
 from rnnlab.train.trainer import seed_everything
 
 TASKS = ("classify",)
@@ -34,7 +34,7 @@ def level(options: dict) -> str:
 def validate(options: dict) -> None:
     check_cell(options)
     check_choice(options, "pool", POOLS)
-    check_data_options(options, CLASSIFICATION_TASKS, LEVELS, file_level="word")
+    check_data_options(options, CLASSIFICATION_DATASETS, LEVELS, file_level="word")
 
 
 def load_examples(options: dict) -> tuple[dict, dict]:
@@ -62,7 +62,7 @@ def prepare(options: dict, vocabs: dict[str, Vocabulary] | None = None) -> Prepa
                               eval_batch_size=options["eval_batch_size"], seed=options["seed"])
     vocabs["labels"] = task.label_vocab
     seed_everything(options["seed"])
-    model = SequenceClassifier(len(vocabs["tokens"]), task.num_classes, cell=options["cell"],
+    model = SequenceClassifier.build(len(vocabs["tokens"]), task.num_classes, cell=options["cell"],
                                hidden_size=options["hidden"], num_layers=options["layers"],
                                bidirectional=options["bidirectional"],
                                embedding_size=options["hidden"] if options["embedding"] is None else options["embedding"],

@@ -35,7 +35,7 @@ from typing import Callable
 from rnnlab.data.labelled import LabelledExample
 from rnnlab.errors import ConfigError
 
-CLASSIFICATION_TASKS: dict[str, str] = {
+CLASSIFICATION_DATASETS: dict[str, str] = {
     "parity": "a bit string -> 'even' or 'odd' number of 1s",
     "balanced": "a string of brackets -> 'balanced' or 'unbalanced' (same length and bracket counts either way)",
     "reber": "embedded Reber grammar -> 'valid' or 'invalid' (half the invalid ones break only the long-range T...T/P...P)",
@@ -199,8 +199,8 @@ def classification_examples(name: str, n: int, *, seed: int = 0, min_len: int | 
                             max_len: int | None = None, exclude: set[str] | None = None) -> list[LabelledExample]:
     """`n` distinct examples of task `name` (half of each class, in random order) whose strings are
     not in `exclude` (which is updated)."""
-    if name not in CLASSIFICATION_TASKS:
-        raise ConfigError(f"unknown classification task {name!r}; choose one of: {', '.join(CLASSIFICATION_TASKS)}")
+    if name not in CLASSIFICATION_DATASETS:
+        raise ConfigError(f"unknown classification task {name!r}; choose one of: {', '.join(CLASSIFICATION_DATASETS)}")
     if n < 0:
         raise ConfigError(f"the number of examples must be >= 0, got {n}")
     lengths, make, classes = _lengths(name, min_len, max_len), _PAIRS[name], CLASSES[name]

@@ -14,11 +14,11 @@ from __future__ import annotations
 from rnnlab.data.pairs import LEVELS, read_pairs_dir
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.runs.recipe import Prepared, check_cell, check_choice, check_data_options, fingerprint, load_trained, split_sizes
-from rnnlab.runs.run_dir import RunDir
+from rnnlab.recipes.recipe import Prepared, check_cell, check_choice, check_data_options, fingerprint, load_trained, split_sizes
+from rnnlab.recipes.run_dir import RunDir
 from rnnlab.seq2seq.model import Seq2Seq
 from rnnlab.seq2seq.task import SCHEDULES, SamplingSchedule, Seq2SeqTask, build_vocabularies
-from rnnlab.tasks.transduction import TRANSDUCTION_TASKS, transduction_data
+from rnnlab.datasets.transduction import TRANSDUCTION_DATASETS, transduction_data
 from rnnlab.train.trainer import seed_everything
 
 TASKS = ("seq2seq",)
@@ -40,7 +40,7 @@ def validate(options: dict) -> None:
     schedule(options)
     if options["beam"] < 1:
         raise ConfigError(f"beam must be >= 1, got {options['beam']}")
-    check_data_options(options, TRANSDUCTION_TASKS, LEVELS, file_level="char")
+    check_data_options(options, TRANSDUCTION_DATASETS, LEVELS, file_level="char")
 
 
 def schedule(options: dict) -> SamplingSchedule:
@@ -76,7 +76,7 @@ def prepare(options: dict, vocabs: dict[str, Vocabulary] | None = None) -> Prepa
     except DataError as e:
         raise DataError(f"{info['source']}: {e}") from None
     seed_everything(options["seed"])
-    model = Seq2Seq(len(src), len(tgt), cell=options["cell"], hidden_size=options["hidden"],
+    model = Seq2Seq.build(len(src), len(tgt), cell=options["cell"], hidden_size=options["hidden"],
                     num_layers=options["layers"], embedding_size=options["embedding"],
                     bidirectional=options["bidirectional"], attention=options["attention"],
                     context_input=options["context_input"], dropout=options["dropout"],

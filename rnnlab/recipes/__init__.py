@@ -1,5 +1,5 @@
 """Runs: the options table, run directories, and the recipes that turn options into a trainable task."""
-from rnnlab.runs.options import OPTIONS, PRESETS, resolve
-from rnnlab.runs.run_dir import RunDir
+from rnnlab.recipes.options import OPTIONS, PRESETS, resolve
+from rnnlab.recipes.run_dir import RunDir
 
 __all__ = ["OPTIONS", "PRESETS", "resolve", "RunDir"]

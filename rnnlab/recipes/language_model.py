@@ -16,13 +16,13 @@ from rnnlab.cells.registry import CELLS
 from rnnlab.data import Vocabulary, corpus_files, corpus_info, read_corpus, stdlib_corpus, tokenize
 from rnnlab.errors import ConfigError
 from rnnlab.lm import LanguageModel, LanguageModelTask
-from rnnlab.runs.recipe import Prepared
-from rnnlab.runs.run_dir import RunDir
-from rnnlab.tasks.synthetic import SYNTHETIC_TASKS, synthetic_corpus
+from rnnlab.recipes.recipe import Prepared
+from rnnlab.recipes.run_dir import RunDir
+from rnnlab.datasets.synthetic import SYNTHETIC_DATASETS, synthetic_corpus
 from rnnlab.train.checkpoint import load_weights
 from rnnlab.train.trainer import seed_everything
 
-TASKS = {"lm-char": "char", "lm-word": "word", **{name: "char" for name in SYNTHETIC_TASKS}}
+TASKS = {"lm-char": "char", "lm-word": "word", **{name: "char" for name in SYNTHETIC_DATASETS}}
 VOCABS = ("vocab",)
 USE = "sample with: rnnlab generate {run}"
 
@@ -42,7 +42,7 @@ def validate(options: dict) -> None:
 
 def load_texts(options: dict) -> tuple[dict[str, str], dict]:
     """The raw text of each split, and a description of where it came from (with fingerprints)."""
-    if options["task"] in SYNTHETIC_TASKS:  # a memory task's strings, one per line, made in code
+    if options["task"] in SYNTHETIC_DATASETS:  # a memory task's strings, one per line, made in code
         if options["data"] is not None:
             raise ConfigError(f"task {options['task']!r} generates its own data; drop --data")
         texts = synthetic_corpus(options["task"], max_chars=options["max_chars"] or 200_000,
@@ -77,7 +77,7 @@ def prepare(options: dict, vocabs: dict[str, Vocabulary] | None = None) -> Prepa
         vocab = Vocabulary.build(train_tokens, min_count=options["min_count"], max_size=options["max_vocab"])
     splits = encode(texts, level, vocab)
     seed_everything(options["seed"])  # the model's initial weights depend on it
-    model = LanguageModel(len(vocab), cell=options["cell"], hidden_size=options["hidden"],
+    model = LanguageModel.build(len(vocab), cell=options["cell"], hidden_size=options["hidden"],
                           num_layers=options["layers"], embedding_size=options["embedding"],
                           dropout=options["dropout"], init_range=options["init_range"],
                           tie_weights=options["tie_weights"])

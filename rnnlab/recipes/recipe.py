@@ -25,9 +25,9 @@ from typing import Any, NamedTuple
 
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.errors import CheckpointError, ConfigError
-from rnnlab.runs.run_dir import RunDir
+from rnnlab.recipes.run_dir import RunDir
 
-RECIPES = ("language_model", "tagging", "classify", "seq2seq")  # modules of rnnlab.runs
+RECIPES = ("language_model", "tagging", "classify", "seq2seq")  # modules of rnnlab.recipes
 
 
 class Prepared(NamedTuple):
@@ -38,7 +38,7 @@ class Prepared(NamedTuple):
 
 
 def modules() -> list[ModuleType]:
-    return [importlib.import_module(f"rnnlab.runs.{name}") for name in RECIPES]
+    return [importlib.import_module(f"rnnlab.recipes.{name}") for name in RECIPES]
 
 
 def task_names() -> list[str]:

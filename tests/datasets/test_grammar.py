@@ -1,11 +1,11 @@
-"""The built-in classification tasks (rnnlab/tasks/grammar.py)."""
+"""The built-in classification tasks (rnnlab/datasets/grammar.py)."""
 from collections import Counter
 
 import pytest
 
 from rnnlab.errors import ConfigError
-from rnnlab.tasks.grammar import (
-    CLASSES, CLASSIFICATION_TASKS, classification_data, classification_examples, is_balanced, is_embedded_reber,
+from rnnlab.datasets.grammar import (
+    CLASSES, CLASSIFICATION_DATASETS, classification_data, classification_examples, is_balanced, is_embedded_reber,
     is_reber,
 )
 
@@ -14,7 +14,7 @@ def strings(examples, label=None):
     return ["".join(e.tokens) for e in examples if label is None or e.label == label]
 
 
-@pytest.mark.parametrize("name", list(CLASSIFICATION_TASKS))
+@pytest.mark.parametrize("name", list(CLASSIFICATION_DATASETS))
 def test_deterministic_balanced_disjoint(name):
     a = classification_data(name, 300, 40, 40, seed=5)
     assert a == classification_data(name, 300, 40, 40, seed=5)

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from rnnlab.tasks import adding_problem, copy_task
+from rnnlab.datasets import adding_problem, copy_task
 
 
 def test_adding_problem_marks_one_value_in_each_half_and_sums_them():

@@ -15,14 +15,15 @@ from pathlib import Path
 from rnnlab.cells.registry import CELLS
 from rnnlab.data.tagged import TaggedExample, read_atis, read_conll, read_tab_tagged
 from rnnlab.data.vocab import Vocabulary
-from rnnlab.data.word_features import WordEncoder, WordFeatures
+from rnnlab.data.words import WordEncoder
+from rnnlab.layers.word_features import WordFeatures
 from rnnlab.errors import CheckpointError, ConfigError, DataError, DataNotFoundError
-from rnnlab.runs.recipe import Prepared, check_choice, fingerprint, load_vocabs, split_sizes
-from rnnlab.runs.run_dir import RunDir
+from rnnlab.recipes.recipe import Prepared, check_choice, fingerprint, load_vocabs, split_sizes
+from rnnlab.recipes.run_dir import RunDir
 from rnnlab.tagging.model import Tagger
 from rnnlab.tagging.predict import SlotFiller
 from rnnlab.tagging.task import TaggingTask
-from rnnlab.tasks.flights import flight_corpus
+from rnnlab.datasets.flights import flight_corpus
 from rnnlab.train.checkpoint import load_weights
 from rnnlab.train.trainer import seed_everything
 
@@ -102,7 +103,7 @@ def make_model(options: dict, words: Vocabulary, trigrams: Vocabulary | None, nu
     embedding = options["hidden"] if options["embedding"] is None else options["embedding"]
     features = WordFeatures(words, trigrams, one_hot=embedding == 0, trigrams=options["trigrams"],
                             embedding_size=embedding, projection=options["projection"])
-    return Tagger(features, num_tags, cell=None if options["cell"] == "none" else options["cell"],
+    return Tagger.build(features, num_tags, cell=None if options["cell"] == "none" else options["cell"],
                   hidden_size=options["hidden"], num_layers=options["layers"],
                   bidirectional=options["bidirectional"], dropout=options["dropout"],
                   jordan_feedback=FEEDBACK[options["jordan_feedback"]],

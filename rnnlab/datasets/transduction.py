@@ -22,7 +22,7 @@ from rnnlab.errors import ConfigError
 
 Pair = tuple[list[str], list[str]]
 
-TRANSDUCTION_TASKS: dict[str, str] = {
+TRANSDUCTION_DATASETS: dict[str, str] = {
     "reverse": "a random string of letters a-z -> the same string reversed",
     "sort": "a random string of digits -> its digits in ascending order",
     "dates": "a date in one of many written forms ('november 2nd 2019', '11/02/2019', ...) -> 2019-11-02",
@@ -86,8 +86,8 @@ def _dates(rng: random.Random) -> Pair:
 def transduction_pairs(name: str, n: int, *, seed: int = 0, min_len: int | None = None, max_len: int | None = None,
                        exclude: set[str] | None = None) -> list[Pair]:
     """`n` distinct pairs of task `name` whose sources are not in `exclude` (which is updated)."""
-    if name not in TRANSDUCTION_TASKS:
-        raise ConfigError(f"unknown transduction task {name!r}; choose one of: {', '.join(TRANSDUCTION_TASKS)}")
+    if name not in TRANSDUCTION_DATASETS:
+        raise ConfigError(f"unknown transduction task {name!r}; choose one of: {', '.join(TRANSDUCTION_DATASETS)}")
     if n < 0:
         raise ConfigError(f"the number of examples must be >= 0, got {n}")
     if name == "dates":

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from rnnlab.data.vocab import Vocabulary
-from rnnlab.data.word_features import WordEncoder, WordFeatures, letter_trigrams
+from rnnlab.data.words import WordEncoder, letter_trigrams
+from rnnlab.layers.word_features import WordFeatures
 from rnnlab.errors import ConfigError, DataError
 
 TRAIN = [["i", "like", "apple", "pie"], ["banana", "pie"], ["apple", "banana", "pie"]]

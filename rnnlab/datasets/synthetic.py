@@ -9,20 +9,17 @@ unit that does exactly that (the counting neuron of LSTMVis; Gers & Schmidhuber 
     start-symbol         AxxxxxYa              A or B, 1–10 x's, Y, then a (after A) or b (after B)
     copy                 cabd|cabd             a random string, |, the same string
 
-Every generator is deterministic from its seed. `task_hypotheses` gives, per task, the quantities
-a unit might track, as functions tokens → one value per token for the explorer's hypothesis menu.
+Every generator is deterministic from its seed. The quantities a unit might track on each
+(the count, the remembered symbol) are the explorer's: `rnnlab.explore.hypotheses.dataset_hypotheses`.
 """
 from __future__ import annotations
 
 import random
 from typing import Callable
 
-import numpy as np
-
 from rnnlab.errors import ConfigError
-from rnnlab.explore.search import counter_hypothesis, position_hypothesis, regex_hypothesis
 
-SYNTHETIC_TASKS: dict[str, str] = {
+SYNTHETIC_DATASETS: dict[str, str] = {
     "counting": "a^N X b^N: the b's must end after as many steps as there were a's",
     "selective-counting": "N a's among X's to ignore, then Y, then N b's",
     "start-symbol": "A or B, 1-10 x's, Y, then a after A or b after B: remember the first symbol",
@@ -59,12 +56,12 @@ _GENERATORS: dict[str, Callable[..., str]] = {
 
 def _generator(name: str, kw: dict) -> Callable[[random.Random], str]:
     if name not in _GENERATORS:
-        raise ConfigError(f"unknown synthetic task {name!r}; choose one of: {', '.join(SYNTHETIC_TASKS)}")
+        raise ConfigError(f"unknown synthetic dataset {name!r}; choose one of: {', '.join(SYNTHETIC_DATASETS)}")
     gen = _GENERATORS[name]
     try:
         gen(random.Random(0), **kw)  # reject unknown or impossible options up front
     except (TypeError, ValueError, IndexError) as e:
-        raise ConfigError(f"synthetic task {name!r}: bad options {kw}: {e}") from None
+        raise ConfigError(f"synthetic dataset {name!r}: bad options {kw}: {e}") from None
     return lambda rng: gen(rng, **kw)
 
 
@@ -94,41 +91,3 @@ def synthetic_corpus(name: str, *, max_chars: int = 200_000, seed: int = 0, **kw
             size += len(line)
         out[split] = "".join(lines)
     return out
-
-
-def _after_first(tokens: list[str]) -> np.ndarray:
-    """+1 from an A to the end of its line, −1 from a B, 0 elsewhere (newlines included)."""
-    out, sign = np.zeros(len(tokens)), 0.0
-    for t, tok in enumerate(tokens):
-        if tok == "\n":
-            sign = 0.0
-        elif tok in ("A", "B"):
-            sign = 1.0 if tok == "A" else -1.0
-        out[t] = sign
-    return out
-
-
-def task_hypotheses(name: str) -> dict[str, Callable[[list[str]], np.ndarray]]:
-    """The natural hypotheses of a task: label → (tokens → one value per token)."""
-    table = {
-        "counting": {
-            "count (+1 per a, -1 per b)": lambda toks: counter_hypothesis(toks, "a", "b", "\n"),
-            "after the X (b part)": lambda toks: regex_hypothesis(toks, r"Xb*"),
-        },
-        "selective-counting": {
-            "count of a's (-1 per b)": lambda toks: counter_hypothesis(toks, "a", "b", "\n"),
-            "noise (X)": lambda toks: regex_hypothesis(toks, "X"),
-            "after the Y (b part)": lambda toks: regex_hypothesis(toks, r"Yb*"),
-        },
-        "start-symbol": {
-            "start symbol (+1 after A, -1 after B)": _after_first,
-            "x's seen": lambda toks: counter_hypothesis(toks, "x", None, "\n"),
-        },
-        "copy": {
-            "in the copy (after |)": lambda toks: regex_hypothesis(toks, r"\|[^\n]*"),
-            "steps since |": lambda toks: position_hypothesis(toks, {"|", "\n"}),
-        },
-    }
-    if name not in table:
-        raise ConfigError(f"unknown synthetic task {name!r}; choose one of: {', '.join(SYNTHETIC_TASKS)}")
-    return {**table[name], "position in the line": lambda toks: position_hypothesis(toks, "\n")}

@@ -1,11 +1,10 @@
-"""The synthetic text tasks produce the lines their definitions say, reproducibly."""
+"""The synthetic memory datasets produce the lines their definitions say, reproducibly."""
 import re
 
-import numpy as np
 import pytest
 
 from rnnlab.errors import ConfigError
-from rnnlab.tasks.synthetic import SYNTHETIC_TASKS, synthetic_corpus, synthetic_sequences, task_hypotheses
+from rnnlab.datasets.synthetic import SYNTHETIC_DATASETS, synthetic_corpus, synthetic_sequences
 
 
 def _check_line(name, line):
@@ -25,7 +24,7 @@ def _check_line(name, line):
         assert m and m[1] == m[2]
 
 
-@pytest.mark.parametrize("name", list(SYNTHETIC_TASKS))
+@pytest.mark.parametrize("name", list(SYNTHETIC_DATASETS))
 def test_every_line_follows_the_task_and_seeds_reproduce(name):
     lines = synthetic_sequences(name, 200, seed=3)
     for line in lines:
@@ -55,21 +54,8 @@ def test_corpus_splits_are_whole_lines_of_the_right_size_and_differ():
     assert c["train"] != synthetic_corpus("selective-counting", max_chars=5000, seed=2)["train"]
 
 
-def test_unknown_task_names_the_choices():
-    calls = (lambda: synthetic_sequences("nope", 1), lambda: synthetic_corpus("nope"), lambda: task_hypotheses("nope"))
+def test_unknown_dataset_names_the_choices():
+    calls = (lambda: synthetic_sequences("nope", 1), lambda: synthetic_corpus("nope"))
     for call in calls:
         with pytest.raises(ConfigError, match="counting, selective-counting, start-symbol, copy"):
             call()
-
-
-def test_task_hypotheses_give_one_value_per_token():
-    tokens = list("aaXbb\naXb\n")
-    hyps = task_hypotheses("counting")
-    np.testing.assert_array_equal(hyps["count (+1 per a, -1 per b)"](tokens), [1, 2, 2, 1, 0, 0, 1, 1, 0, 0])
-    np.testing.assert_array_equal(hyps["after the X (b part)"](tokens), [0, 0, 1, 1, 1, 0, 0, 1, 1, 0])
-    start = task_hypotheses("start-symbol")["start symbol (+1 after A, -1 after B)"]
-    np.testing.assert_array_equal(start(list("AxYa\nBxYb\n")), [1, 1, 1, 1, 0, -1, -1, -1, -1, 0])
-    for name in SYNTHETIC_TASKS:
-        tokens = list("".join(synthetic_sequences(name, 5)))
-        for label, fn in task_hypotheses(name).items():
-            assert fn(tokens).shape == (len(tokens),), (name, label)
