@@ -33,6 +33,7 @@ from functools import lru_cache
 from typing import Callable
 
 from rnnlab.data.labelled import LabelledExample
+from rnnlab.datasets.splits import disjoint_splits
 from rnnlab.errors import ConfigError
 
 CLASSIFICATION_DATASETS: dict[str, str] = {
@@ -191,16 +192,16 @@ def _lengths(name: str, min_len: int | None, max_len: int | None) -> list[int]:
     if not lengths:
         what = {"balanced": "balanced strings have an even length, at least 2",
                 "reber": "embedded Reber strings have at least 9 symbols"}.get(name, "")
-        raise ConfigError(f"task {name!r}: no strings with lengths in [{lo}, {hi}] ({what})")
+        raise ConfigError(f"dataset {name!r}: no strings with lengths in [{lo}, {hi}] ({what})")
     return lengths
 
 
 def classification_examples(name: str, n: int, *, seed: int = 0, min_len: int | None = None,
                             max_len: int | None = None, exclude: set[str] | None = None) -> list[LabelledExample]:
-    """`n` distinct examples of task `name` (half of each class, in random order) whose strings are
+    """`n` distinct examples of dataset `name` (half of each class, in random order) whose strings are
     not in `exclude` (which is updated)."""
     if name not in CLASSIFICATION_DATASETS:
-        raise ConfigError(f"unknown classification task {name!r}; choose one of: {', '.join(CLASSIFICATION_DATASETS)}")
+        raise ConfigError(f"unknown classification dataset {name!r}; choose one of: {', '.join(CLASSIFICATION_DATASETS)}")
     if n < 0:
         raise ConfigError(f"the number of examples must be >= 0, got {n}")
     lengths, make, classes = _lengths(name, min_len, max_len), _PAIRS[name], CLASSES[name]
@@ -212,7 +213,7 @@ def classification_examples(name: str, n: int, *, seed: int = 0, min_len: int | 
         if pair[0] in seen or pair[1] in seen:
             misses += 1
             if misses > 100 * n + 1000:
-                raise ConfigError(f"classification task {name!r}: cannot draw {n} distinct examples with lengths "
+                raise ConfigError(f"classification dataset {name!r}: cannot draw {n} distinct examples with lengths "
                                   f"{lengths[0]}..{lengths[-1]} (found {len(out)}); allow longer strings or ask for fewer")
             continue
         keep = [0, 1] if n - len(out) >= 2 else [rng.randrange(2)]  # an odd n: the last class by a coin
@@ -227,11 +228,8 @@ def classification_data(name: str, n_train: int = 2000, n_valid: int = 200, n_te
                         min_len: int | None = None, max_len: int | None = None) -> dict[str, list[LabelledExample]]:
     """{"train", "valid", "test"} lists of character-level examples, all strings distinct.
     Default lengths: parity 1–16, balanced 2–20 (even lengths only), reber 9–24."""
-    seen: set[str] = set()
-    kw = dict(min_len=min_len, max_len=max_len, exclude=seen)
     # train first: the short lengths have only a handful of strings, and a model that never saw
     # them in training gets them wrong (seen: "(()())" called unbalanced at 98.5 % test accuracy)
-    train = classification_examples(name, n_train, seed=seed * 3 + 2, **kw)
-    valid = classification_examples(name, n_valid, seed=seed * 3 + 1, **kw)
-    test = classification_examples(name, n_test, seed=seed * 3 + 0, **kw)
-    return {"train": train, "valid": valid, "test": test}
+    return disjoint_splits(lambda n, **kw: classification_examples(name, n, **kw),
+                           {"train": n_train, "valid": n_valid, "test": n_test}, seed,
+                           order=("train", "valid", "test"), min_len=min_len, max_len=max_len)

@@ -66,7 +66,7 @@ def _generator(name: str, kw: dict) -> Callable[[random.Random], str]:
 
 
 def synthetic_sequences(name: str, n: int, *, seed: int = 0, **kw) -> list[str]:
-    """`n` lines of task `name`, each ending in "\\n"; `kw` are the task's options (max_n, …)."""
+    """`n` lines of dataset `name`, each ending in "\\n"; `kw` are its options (max_n, …)."""
     gen = _generator(name, kw)
     rng = random.Random(seed)
     return [gen(rng) for _ in range(n)]

@@ -18,6 +18,7 @@ import datetime as dt
 import random
 from typing import Callable
 
+from rnnlab.datasets.splits import disjoint_splits
 from rnnlab.errors import ConfigError
 
 Pair = tuple[list[str], list[str]]
@@ -85,14 +86,14 @@ def _dates(rng: random.Random) -> Pair:
 
 def transduction_pairs(name: str, n: int, *, seed: int = 0, min_len: int | None = None, max_len: int | None = None,
                        exclude: set[str] | None = None) -> list[Pair]:
-    """`n` distinct pairs of task `name` whose sources are not in `exclude` (which is updated)."""
+    """`n` distinct pairs of dataset `name` whose sources are not in `exclude` (which is updated)."""
     if name not in TRANSDUCTION_DATASETS:
-        raise ConfigError(f"unknown transduction task {name!r}; choose one of: {', '.join(TRANSDUCTION_DATASETS)}")
+        raise ConfigError(f"unknown transduction dataset {name!r}; choose one of: {', '.join(TRANSDUCTION_DATASETS)}")
     if n < 0:
         raise ConfigError(f"the number of examples must be >= 0, got {n}")
     if name == "dates":
         if min_len is not None or max_len is not None:
-            raise ConfigError("the dates task has no length options (its sources have fixed forms)")
+            raise ConfigError("the dates dataset has no length options (its sources have fixed forms)")
         make = _dates
     else:
         lo, hi = 1 if min_len is None else min_len, 10 if max_len is None else max_len
@@ -108,7 +109,7 @@ def transduction_pairs(name: str, n: int, *, seed: int = 0, min_len: int | None 
         if key in seen:
             misses += 1
             if misses > 100 * n + 1000:
-                raise ConfigError(f"transduction task {name!r}: cannot draw {n} distinct examples with these "
+                raise ConfigError(f"transduction dataset {name!r}: cannot draw {n} distinct examples with these "
                                   f"lengths (found {len(out)}); allow longer sources or ask for fewer")
             continue
         seen.add(key)
@@ -121,9 +122,6 @@ def transduction_data(name: str, n_train: int = 10_000, n_valid: int = 500, n_te
     """{"train", "valid", "test"} lists of (source tokens, target tokens), all sources distinct.
     For reverse and sort, source lengths are uniform in [min_len, max_len] (default 1–10) before
     duplicates are redrawn."""
-    seen: set[str] = set()
-    kw = dict(min_len=min_len, max_len=max_len, exclude=seen)
-    test = transduction_pairs(name, n_test, seed=seed * 3 + 0, **kw)
-    valid = transduction_pairs(name, n_valid, seed=seed * 3 + 1, **kw)
-    train = transduction_pairs(name, n_train, seed=seed * 3 + 2, **kw)
-    return {"train": train, "valid": valid, "test": test}
+    return disjoint_splits(lambda n, **kw: transduction_pairs(name, n, **kw),
+                           {"train": n_train, "valid": n_valid, "test": n_test}, seed,
+                           order=("test", "valid", "train"), min_len=min_len, max_len=max_len)

@@ -68,7 +68,7 @@ def test_recognisers():
 
 def test_odd_counts_and_errors():
     assert len(classification_examples("parity", 7, seed=1)) == 7
-    with pytest.raises(ConfigError, match="unknown classification task 'nope'; choose one of: parity, balanced, reber"):
+    with pytest.raises(ConfigError, match="unknown classification dataset 'nope'; choose one of: parity, balanced, reber"):
         classification_data("nope")
     with pytest.raises(ConfigError, match="even length"):
         classification_data("balanced", 10, 0, 0, min_len=3, max_len=3)

@@ -72,7 +72,7 @@ def test_date_pairs_round_trip():
 
 def test_registry_and_errors():
     assert set(TRANSDUCTION_DATASETS) == {"reverse", "sort", "dates"}
-    with pytest.raises(ConfigError, match="unknown transduction task 'rot13'.*reverse"):
+    with pytest.raises(ConfigError, match="unknown transduction dataset 'rot13'.*reverse"):
         transduction_data("rot13", 10, 1, 1)
     with pytest.raises(ConfigError, match="no length options"):
         transduction_data("dates", 10, 1, 1, max_len=5)
