@@ -24,6 +24,10 @@ from rnnlab.layers.stacked import Stacked
 
 
 class TorchStyleRNN(nn.Module):
+    """Base of the torch.nn drop-ins `RNN`, `LSTM`, `GRU`: torch.nn's constructor arguments,
+    input forms ((T, B, D), batch_first, unbatched (T, D), PackedSequence) and state layout
+    ((num_layers · directions, B, H) tensors, (h, c) for the LSTM), run by rnnlab's `Stacked`
+    of `Recurrent` layers. Returns (output, h_n) like torch.nn."""
     cell_class: type = None  # set by subclasses
     state_parts = 1  # tensors per layer state: (h,) or (h, c)
 

@@ -11,6 +11,9 @@ from pathlib import Path
 
 
 class MetricsLog:
+    """Append-only `metrics.jsonl` (one JSON object per row: kind "train" / "valid" / "test",
+    step, epoch, metrics) in a run directory, mirrored to TensorBoard when it is installed;
+    `run_dir=None` keeps rows in memory only. `truncate_after(step)` drops rows a resume redoes."""
     def __init__(self, run_dir: str | Path | None, tensorboard: bool = True):
         self.path = None if run_dir is None else Path(run_dir) / "metrics.jsonl"
         self.rows: list[dict] = []

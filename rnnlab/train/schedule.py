@@ -17,6 +17,9 @@ SCHEDULES = ("constant", "step", "plateau")
 
 @dataclass
 class Schedule:
+    """The learning rate per epoch: `lr_for_epoch(epoch)` (1-based), `observe(valid_metric)` after
+    each epoch (plateau decays on it); `state_dict()` / `from_state_dict()` for checkpoints."""
+
     kind: str = "constant"
     base_lr: float = 1e-3
     factor: float = 0.5

@@ -29,6 +29,8 @@ RunFn = Callable[[int, int, "State | None"], tuple[Tensor, State]]
 
 @dataclass(frozen=True)
 class Window:
+    """One update's span of the stream: forward over [start, end), loss on [own_start, end);
+    `split` is where the next window starts (None when it starts at `end`)."""
     start: int       # first step run forward (the gradient stops here)
     loss_start: int  # first step whose loss this update owns
     end: int         # one past the last step
@@ -42,6 +44,10 @@ class Carry(NamedTuple):
 
 
 class TruncatedBPTT:
+    """TruncatedBPTT(k1, k2=None): `windows(length)` cuts a stream of `length` steps into the
+    updates' windows; `step(window, run, carry)` runs one — `run(start, end, state)` returns the
+    per-step losses (end − start, ...) and the final state — and returns the owned steps' losses
+    and the `Carry` (detached state at the next window's start) for the next update."""
     def __init__(self, k1: int, k2: int | None = None):
         k2 = k1 if k2 is None else k2
         if k1 < 1:
