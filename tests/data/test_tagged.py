@@ -6,8 +6,6 @@ import pytest
 from rnnlab.data.tagged import TaggedExample, read_atis, read_conll, read_tab_tagged
 from rnnlab.errors import DataError, DataNotFoundError
 
-ATIS = Path("/work/shared/data/atis")
-
 
 def write_split(root: Path, split: str, seq_in: str, seq_out: str, label: str | None = None) -> None:
     d = root / split
@@ -133,9 +131,8 @@ def test_tagged_example_checks_alignment():
         TaggedExample(["a", "b"], ["O"])
 
 
-@pytest.mark.skipif(not (ATIS / "train" / "seq.in").is_file(), reason="no ATIS copy at /work/shared/data/atis")
-def test_real_atis_counts():
-    splits = read_atis(ATIS)
+def test_real_atis_counts(benchmark_data):
+    splits = read_atis(benchmark_data("atis"))
     assert {k: len(v) for k, v in splits.items()} == {"train": 4478, "valid": 500, "test": 893}
     first = splits["train"][0]
     assert first.words[:4] == ["i", "want", "to", "fly"] and first.intent == "atis_flight"
