@@ -1,16 +1,23 @@
 """The explorer: look inside trained recurrent networks (LSTMVis; Karpathy et al. 2015).
 
-record      `Recorder` hooks every Recurrent layer and keeps h, c and the gates per step;
-            `record_language_model` / `record_examples` give display-ready `Recording`s.
-hypotheses  one number per token a unit might track (regex, counter, position, any function;
-            presets for text, and the synthetic datasets' own)
-search      `rank_units` by correlation with a hypothesis;
-            LSTMVis select (`select_units`) and match (`find_matches`).
-saturation  gate saturation statistics and their plot (Karpathy et al. 2015, Fig. 3).
+record         `Recorder` puts a step hook on every Recurrent layer and keeps h and every cell
+               internal (an LSTM's c and gates, a GRU's gates) per step — the values the layer
+               computed, nothing re-run; `record_language_model` / `record_examples` give
+               display-ready `Recording`s.
+record_tagger  the same for a sequence tagger, beside its predicted and gold tags (and intent).
+hypotheses     one number per token a unit might track (regex, counter, position, any function;
+               presets for text, and the synthetic datasets' own)
+search         `rank_units` by correlation with a hypothesis;
+               LSTMVis select (`select_units`) and match (`find_matches`).
+saturation     gate saturation statistics and their plot (Karpathy et al. 2015, Fig. 3).
+service        `Explorer`: one model's recorded examples and the page's requests (analyze, search,
+               select) as plain values, no HTTP; `tagger_explorer` for taggers.
+http           the JSON API and static page over an `Explorer` (`make_server`, `url_of`).
+export         the page and its data as one self-contained HTML file.
 
-Importing this package does not import matplotlib (only `plot_saturation` does).
+Importing this package does not import matplotlib (only `plot_saturation` does) nor the server.
 
-Interface notes for the page (nothing of the agreed interface changed; these are additions):
+Interface notes for the page:
 - `Recording.to_json(*, keys=None)`: `keys` picks which "{layer}/{kind}" values to include (a full
   20,000-token recording of a 256-unit layer is ~45 MB of JSON per key). Output:
   {"tokens", "values": {key: [[T][units]]}, "predictions": [[[token, p], ...] per position] | None,
@@ -23,8 +30,7 @@ Interface notes for the page (nothing of the agreed interface changed; these are
   "right": [units]}, ...]}}, kinds in that order.
 - Errors: `Recorder(model)` without Recurrent layers → ConfigError; hypotheses, ranking, selection
   and matching raise DataError with a message fit for the page (bad regex, constant hypothesis,
-  span outside the text, unknown unit); a re-run that does not reproduce the layer → RuntimeError.
-- Recording a MAX_TOKENS sequence through a 2 × 256 LSTM takes ~10 s on one thread.
+  span outside the text, unknown unit).
 """
 from rnnlab.explore.record import MAX_TOKENS, Recorder, Recording, record_examples, record_language_model
 from rnnlab.explore.record_tagger import record_tagger

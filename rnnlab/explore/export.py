@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.errors import DataError
-from rnnlab.explore.app import Explorer, MAX_TOP, static_text
+from rnnlab.explore.http import static_text
+from rnnlab.explore.service import MAX_TOP, Explorer
 from rnnlab.explore.hypotheses import function_hypothesis
 from rnnlab.explore.search import rank_units
 

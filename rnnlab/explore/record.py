@@ -1,25 +1,25 @@
-"""Record what every unit of a recurrent network does: hidden and cell states and gates, per step.
+"""Record what every unit of a recurrent network does: hidden states and cell internals, per step.
 
     with Recorder(model) as rec:
         model(x)
     rec.values["rnn.layers.0"]["c"]        # (T, B, units), float32 on CPU, input order
 
-`Recorder` hooks every `rnnlab.layers.Recurrent` inside the model while the `with` block lasts
-(the hooks are removed on exit, so training never pays for them). After a layer has run, its hook
-runs the layer's cell again step by step under `torch.no_grad()` on the same input, initial state
-and lengths, and keeps per step:
+`Recorder` registers a step hook (see `Recurrent.register_step_hook`) on every
+`rnnlab.layers.Recurrent` inside the model while the `with` block lasts; the hooks are removed on
+exit, so training never pays for them. While hooked, a layer runs its step path, and the hook
+keeps at every step:
 
     h                  the hidden vector, `hidden_of(state)` (any cell)
-    c, i, f, g, o      LSTM: cell state, input / forget / output gates, candidate
-    r, z, n            GRU: reset and update gates, candidate
+    every internal     what `cell.step` reports (`cell.internals`): an LSTM's c, i, f, g, o
+                       (cell state, input / forget / output gates, candidate), a GRU's r, z, n
+                       (reset and update gates, candidate); wrappers pass their inner cell's on
 
-Gates come from the LSTMCell or GRUCell found by following `.cell` through wrappers (Leaky,
-Zoneout, Skip, …): during the re-run what that cell's `gates` returns is caught at each call, so
-the gates are the ones actually computed, not computed twice. `c` is the second leaf of the state
-(the carried cell state, after any wrapper's mixing). Padded steps (t ≥ lengths[b]) record zeros,
-like the layer's outputs. Reverse layers are stored in input order. The re-run's outputs and final
-state must match the layer's (else RuntimeError): the recording is provably of the same
-computation. Stochastic wrappers in training mode cannot be re-run; record in eval mode.
+The recording *is* the computation: nothing is re-run or patched, so what is recorded is what
+produced the layer's outputs — in training mode too, with whatever noise a stochastic wrapper
+(Zoneout, RecurrentDropout) drew. A cell without internals records "h" only. Padded steps
+(t ≥ lengths[b]) record zeros, like the layer's outputs; reverse layers are stored in input order;
+batch-first layers are stored time-major. Kinds are listed in KINDS order, then any others in the
+cell's own order.
 
 `record_language_model` turns one token sequence into a `Recording` (tokens, every layer's
 values, the model's next-token guesses) ready for the explorer page.
@@ -34,32 +34,34 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from rnnlab.cells._state import State, hidden_of, leaves
-from rnnlab.cells.gru import GRUCell
-from rnnlab.cells.lstm import LSTMCell
+from rnnlab.cells._state import hidden_of
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.layers.recurrent import Recurrent, state_where
+from rnnlab.layers.recurrent import Recurrent, Step
 from rnnlab.layers.sequence import check_lengths, length_mask, reverse_padded
 from rnnlab.train.inference import eval_mode
 
 MAX_TOKENS = 20_000  # tokens per recording: the page shows every value of every unit
-KINDS = {LSTMCell: ("h", "c", "i", "f", "g", "o"), GRUCell: ("h", "r", "z", "n")}
-_ATOL, _RTOL = 1e-4, 1e-3  # re-run vs. layer: the fused kernels round differently, not more
+KINDS = ("h", "c", "i", "f", "g", "o", "r", "z", "n")  # the order the page lists a layer's values in
 
 
 class Recorder:
-    """Context manager that records every `Recurrent` layer of `model` (see the module docstring)."""
+    """Context manager that records every `Recurrent` layer of `model` (see the module docstring).
+
+    `values`: layer name (as in `model.named_modules()`) → kind → (T, B, units) float32 CPU tensor.
+    """
 
     def __init__(self, model: nn.Module):
         self.layers = {name or "layer": m for name, m in model.named_modules() if isinstance(m, Recurrent)}
         if not self.layers:
             raise ConfigError(f"Recorder: {type(model).__name__} contains no rnnlab Recurrent layer to record")
         self._calls: dict[str, list[dict[str, Tensor]]] = {name: [] for name in self.layers}
+        self._steps: dict[str, list[dict[str, Tensor]]] = {name: [] for name in self.layers}  # the call running
         self._handles: list = []
 
     def __enter__(self) -> "Recorder":
         for name, layer in self.layers.items():
-            self._handles.append(layer.register_forward_hook(self._hook(name), with_kwargs=True))
+            self._handles.append(layer.register_step_hook(self._keep_step(name)))
+            self._handles.append(layer.register_forward_hook(self._end_call(name), with_kwargs=True))
         return self
 
     def __exit__(self, *exc) -> None:
@@ -67,12 +69,20 @@ class Recorder:
             handle.remove()
         self._handles.clear()
 
-    def _hook(self, name: str):
-        def hook(layer: Recurrent, args, kwargs, output):
+    def _keep_step(self, name: str):
+        def hook(layer: Recurrent, step: Step) -> None:
+            if step.t == 0:  # a new call (a call that raised midway left its steps behind)
+                self._steps[name] = []
+            values = {k: v.detach() for k, v in step.internals.items()}
+            values["h"] = hidden_of(step.state).detach()
+            self._steps[name].append(values)
+        return hook
+
+    def _end_call(self, name: str):
+        def hook(layer: Recurrent, args, kwargs, output) -> None:
             bound = inspect.signature(layer.forward).bind(*args, **kwargs)
-            bound.apply_defaults()
-            x, state, lengths = bound.arguments["x"], bound.arguments["state"], bound.arguments["lengths"]
-            self._calls[name].append(rerun(layer, x, state, lengths, output, name))
+            steps, self._steps[name] = self._steps[name], []
+            self._calls[name].append(in_input_order(layer, steps, bound.arguments.get("lengths"), name))
         return hook
 
     @property
@@ -89,104 +99,25 @@ class Recorder:
         return out
 
 
-def gated_cell(cell: nn.Module) -> LSTMCell | GRUCell | None:
-    """The LSTM or GRU cell at the end of a chain of wrappers' `.cell`, if any."""
-    while not isinstance(cell, (LSTMCell, GRUCell)):
-        cell = getattr(cell, "cell", None)
-        if cell is None:
-            return None
-    return cell
-
-
-@torch.no_grad()
-def rerun(layer: Recurrent, x: Tensor, state: State | None, lengths, output, name: str = "layer") -> dict[str, Tensor]:
-    """Step `layer.cell` over x as `layer` did and return kind → (T, B, units) in input order."""
-    cell = layer.cell
-    if layer.batch_first:
-        x = x.transpose(0, 1)
-    T, B = x.shape[:2]
-    if state is None:
-        state = cell.init_state(B, x.device, x.dtype)
+def in_input_order(layer: Recurrent, steps: list[dict[str, Tensor]], lengths, name: str = "layer") -> dict[str, Tensor]:
+    """One call's per-step values (processing order, as the step hook kept them) → kind →
+    (T, B, units) float32 on CPU in input order, zeros at padded steps."""
+    T, B = len(steps), steps[0]["h"].shape[0]
     mask = None
-    if lengths is not None:
-        lengths = check_lengths(lengths, T, B, x.device, name)
-        mask = length_mask(lengths, T) if bool((lengths < T).any()) else None
+    if lengths is not None:  # the layer has checked them already; this only makes them a tensor
+        lengths = check_lengths(lengths, T, B, steps[0]["h"].device, name)
+        mask = length_mask(lengths, T).unsqueeze(-1) if bool((lengths < T).any()) else None
         lengths = lengths if mask is not None else None
-    if layer.reverse:
-        x = reverse_padded(x, lengths)
-
-    inner = gated_cell(cell)
-    kinds = KINDS[type(inner)] if inner is not None else ("h",)
-    seen: list[tuple[Tensor, ...]] = []  # what the inner cell's `gates` returned at each call
-    if inner is not None:
-        inner.gates = _spy(inner.gates, seen)  # an instance attribute, shadowing the method until `del`
-    steps: dict[str, list[Tensor]] = {k: [] for k in kinds}
-    outputs = []
-    try:
-        for t in range(T):
-            calls = len(seen)
-            out, new = cell(x[t], state)
-            if mask is not None:
-                m = mask[t].unsqueeze(1)  # (B, 1)
-                new, out = state_where(m, new, state), out * m
-            outputs.append(out)
-            state = new
-            step = {"h": hidden_of(new)}
-            if inner is not None and len(seen) == calls + 1:
-                step.update(zip(kinds[1:], _gate_values(inner, seen[-1], new)))
-            elif inner is not None:  # the wrapper skipped the inner cell or called it twice
-                kinds = ("h",)
-            for k in kinds:
-                v = step[k]
-                steps[k].append(v if mask is None else v * mask[t].unsqueeze(1).to(v.dtype))
-    finally:
-        if inner is not None:
-            del inner.gates
-
-    _check_same(layer, name, torch.stack(outputs), state, lengths, output)
+    order = [k for k in KINDS if k in steps[0]] + [k for k in steps[0] if k not in KINDS]
     values = {}
-    for k in kinds:
-        v = torch.stack(steps[k])  # (T, B, units) in processing order
+    for kind in order:
+        v = torch.stack([s[kind] for s in steps])  # (T, B, units) in processing order
+        if mask is not None:  # select: padded steps hold the cell's discarded values
+            v = torch.where(mask, v, torch.zeros((), dtype=v.dtype, device=v.device))
         if layer.reverse:
             v = reverse_padded(v, lengths)
-        values[k] = v.detach().to("cpu", torch.float32)
+        values[kind] = v.to("cpu", torch.float32)
     return values
-
-
-def _spy(gates, seen: list):
-    def spy(*args):
-        out = gates(*args)
-        seen.append(out)
-        return out
-    return spy
-
-
-def _gate_values(inner: LSTMCell | GRUCell, gates: tuple[Tensor, ...], new: State) -> tuple[Tensor, ...]:
-    """The kinds after "h" in KINDS order: LSTM c, i, f, g, o (c as carried); GRU r, z, n."""
-    if isinstance(inner, LSTMCell):
-        i, f, g, o, c_new = gates
-        parts = leaves(new)
-        carried = parts[1] if len(parts) > 1 and parts[1].shape == c_new.shape else c_new
-        return carried, i, f, g, o
-    return gates
-
-
-def _check_same(layer: Recurrent, name: str, outputs: Tensor, final: State, lengths, output) -> None:
-    """Raise unless the re-run reproduced the layer's outputs and final state."""
-    if layer.reverse:
-        outputs = reverse_padded(outputs, lengths)
-    if layer.batch_first:
-        outputs = outputs.transpose(0, 1)
-    y, state = output
-    pairs = [(outputs, y)] + list(zip(leaves(final), leaves(state)))
-    for mine, theirs in pairs:
-        if mine.shape != theirs.shape or not torch.allclose(mine.to(theirs.dtype), theirs, atol=_ATOL, rtol=_RTOL):
-            diff = (mine - theirs).abs().max().item() if mine.shape == theirs.shape else "shape"
-            raise RuntimeError(
-                f"Recorder: re-running {name} ({type(layer.cell).__name__}) did not reproduce its outputs "
-                f"(max difference {diff}); record in eval mode (model.eval()) so that stochastic cells "
-                f"(Zoneout, RecurrentDropout) are deterministic"
-            )
 
 
 @dataclass

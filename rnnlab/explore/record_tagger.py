@@ -46,11 +46,13 @@ from torch import Tensor
 
 from rnnlab.data.tagged import TaggedExample
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.explore.record import _ATOL, _RTOL, MAX_TOKENS, Recorder, Recording
+from rnnlab.explore.record import MAX_TOKENS, Recorder, Recording
 from rnnlab.layers.sequence import length_mask
 from rnnlab.tagging.bio import bio_constraints, bio_viterbi
 from rnnlab.tagging.model import IGNORE
 from rnnlab.train.inference import eval_mode
+
+_ATOL, _RTOL = 1e-4, 1e-3  # second pass vs. free run: the fused kernels round differently, not more
 
 
 @dataclass

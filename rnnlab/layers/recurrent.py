@@ -1,23 +1,41 @@
-"""Unroll any cell over a sequence: `outputs, final_state = Recurrent(cell)(x, state, lengths)`.
+"""Unroll any cell over a sequence — the one time loop of rnnlab.
 
-x is (T, B, D) (or (B, T, D) with batch_first). Padded steps (t ≥ lengths[b]) leave the state as
-it was and output zeros, so the final state is the state after each sequence's own last step and
-no gradient reaches padded inputs. The final state can be passed back in as `state` (stateful use).
+    outputs, final_state = Recurrent(cell)(x, state, lengths)
+    handle = layer.register_step_hook(hook)      # hook(layer, Step(t, x, out, state, internals))
 
-If the cell has a hand-derived BPTT (`cell.fused_scan`) it runs the whole sequence in one
-autograd.Function; `fused=False` forces the step-by-step autograd reference, `fused=True`
-raises if the cell has no fused path for its configuration.
+See `Recurrent` for shapes, lengths, the fused and step paths, and step hooks.
 """
 from __future__ import annotations
 
-from typing import Literal
+from collections import OrderedDict
+from typing import Callable, Literal, NamedTuple, Optional
 
 import torch
 from torch import Tensor, nn
+from torch.utils.hooks import RemovableHandle
 
 from rnnlab.cells._state import State, check_state
 from rnnlab.cells.base import RecurrentCell
 from rnnlab.layers.sequence import check_lengths, check_sequence, length_mask, reverse_padded
+
+
+class Step(NamedTuple):
+    """One step of the unroll as a step hook sees it.
+
+    t: processing-order index (a reversed layer's t = 0 is each sequence's last element).
+    x: (B, input_size), what the cell read (zeros at padded steps).
+    out: (B, output_size) and state: the cell's new values, before padded steps are masked.
+    internals: the dict from `cell.step` (names in `cell.internals`; {} for a cell without any).
+    """
+
+    t: int
+    x: Tensor
+    out: Tensor
+    state: State
+    internals: dict[str, Tensor]
+
+
+StepHook = Callable[["Recurrent", Step], Optional[tuple[Tensor, State]]]
 
 
 def state_where(keep_new: Tensor, new: State, old: State) -> State:
@@ -28,6 +46,32 @@ def state_where(keep_new: Tensor, new: State, old: State) -> State:
 
 
 class Recurrent(nn.Module):
+    """Run `cell` over a sequence: `outputs, final_state = layer(x, state=None, lengths=None)`.
+
+    x: (T, B, input_size), or (B, T, input_size) with `batch_first`.
+    state: the cell's state (`layer.init_state(B)` when None): a (B, ·) tensor or a nested tuple.
+    lengths: (B,) integers in [1, T], or None (every sequence has T steps). Padded steps
+      (t ≥ lengths[b]) are skipped *by selection*: the cell reads zeros there, the state is carried
+      through unchanged and the output is exactly 0, so the final state is each sequence's own last
+      state and neither values nor gradients of the padded input (NaN included) reach anything.
+    outputs: (T, B, output_size) (batch first if the layer is); final_state: like `state`, and can
+      be passed back in to continue the sequences (stateful use; detach it to truncate BPTT).
+    reverse: read each sequence from its own last step back to its first (padding stays at the
+      end); outputs are returned in input order.
+
+    Two paths compute the same thing. The *fused* path runs the cell's `fused_scan` (one
+    hand-derived BPTT autograd.Function for the whole sequence) when the cell has one for its
+    configuration; the *step* path (`reference_scan`) calls the cell once per step and lets autograd
+    derive BPTT. `fused="auto"` picks the fused path when it exists, `False` always steps, `True`
+    raises if there is no fused path.
+
+    Step hooks: `handle = layer.register_step_hook(hook)` makes every call step, and after each
+    step calls `hook(layer, Step(t, x, out, state, internals))` — the cell's new values before
+    padding is masked; the hook may return None or a replacement `(out, state)`, which the next hook
+    and the rest of the unroll see. Hooks run in registration order; `handle.remove()` removes one.
+    The fused kernels keep no per-step values, so a registered hook wins over `fused=True`.
+    """
+
     def __init__(
         self,
         cell: RecurrentCell,
@@ -42,17 +86,20 @@ class Recurrent(nn.Module):
         if fused not in (True, False, "auto"):
             raise ValueError(f"fused must be True, False or 'auto', got {fused!r}")
         self.cell, self.reverse, self.batch_first, self.fused = cell, reverse, batch_first, fused
-
-    @property
-    def input_size(self) -> int:
-        return self.cell.input_size
-
-    @property
-    def output_size(self) -> int:
-        return self.cell.output_size
+        # a cell's sizes are fixed when it is built, so the layer copies them rather than delegating
+        self.input_size, self.output_size = cell.input_size, cell.output_size
+        self._step_hooks: OrderedDict[int, StepHook] = OrderedDict()
 
     def init_state(self, batch: int, device=None, dtype=None) -> State:
         return self.cell.init_state(batch, device, dtype)
+
+    def register_step_hook(self, hook: StepHook) -> RemovableHandle:
+        """Call `hook(layer, step)` after every step of every call until `handle.remove()`."""
+        if not callable(hook):
+            raise TypeError(f"a step hook must be callable, got {type(hook).__name__}")
+        handle = RemovableHandle(self._step_hooks)
+        self._step_hooks[handle.id] = hook
+        return handle
 
     def forward(self, x: Tensor, state: State | None = None, lengths: Tensor | None = None) -> tuple[Tensor, State]:
         name = f"Recurrent({type(self.cell).__name__})"
@@ -73,6 +120,9 @@ class Recurrent(nn.Module):
             lengths = check_lengths(lengths, T, B, x.device, name)
             if bool((lengths < T).any()):
                 mask = length_mask(lengths, T)
+                # padded input may be anything (NaN from a collate): the cell reads zeros instead, so
+                # its discarded values stay finite and 0 · ∂ in the backward pass stays 0
+                x = torch.where(mask.unsqueeze(-1), x, torch.zeros((), dtype=x.dtype, device=x.device))
             else:
                 lengths = None  # every sequence is full: no masking needed
         if self.reverse:
@@ -85,6 +135,8 @@ class Recurrent(nn.Module):
         return outputs, state
 
     def _scan(self, x: Tensor, state: State, mask: Tensor | None) -> tuple[Tensor, State]:
+        if self._step_hooks:
+            return self.reference_scan(x, state, mask)
         fused = getattr(self.cell, "fused_scan", None) if self.fused else None
         result = fused(x, state, None if mask is None else mask.to(x.dtype)) if fused is not None else None
         if result is not None:
@@ -94,14 +146,23 @@ class Recurrent(nn.Module):
         return self.reference_scan(x, state, mask)
 
     def reference_scan(self, x: Tensor, state: State, mask: Tensor | None) -> tuple[Tensor, State]:
-        """Plain step-by-step unroll; autograd derives BPTT through it."""
+        """The step path: x (T, B, D) in processing order, mask (T, B) bool or None → outputs
+        (T, B, output_size), final state. Autograd derives BPTT through it; step hooks run here."""
+        hooks = list(self._step_hooks.values())
         outputs = []
         for t in range(x.shape[0]):
-            out, new = self.cell(x[t], state)
-            if mask is not None:
+            if hooks:
+                out, new, internals = self.cell.step(x[t], state)
+                for hook in hooks:
+                    replaced = hook(self, Step(t, x[t], out, new, internals))
+                    if replaced is not None:
+                        out, new = replaced
+            else:  # the module call, so that torch hooks on the cell still fire
+                out, new = self.cell(x[t], state)
+            if mask is not None:  # select, never multiply: 0 · NaN would be NaN
                 m = mask[t].unsqueeze(1)  # (B, 1)
                 new = state_where(m, new, state)
-                out = out * m
+                out = torch.where(m, out, torch.zeros((), dtype=out.dtype, device=out.device))
             outputs.append(out)
             state = new
         return torch.stack(outputs), state

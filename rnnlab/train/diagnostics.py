@@ -11,9 +11,10 @@ norm decays geometrically going back in time (vanishing), if they stretch them i
 ‖∂L/∂h_t‖ against t shows which one a cell does, and how far back it can still learn.
 
 Autograd never materialises ∂L/∂h_t for an intermediate state, so we add a zero "probe" p_t to
-each new hidden state: the forward pass is unchanged, and ∂L/∂p_t = ∂L/∂h_t exactly. This runs
-the step-by-step reference loop (never the fused kernels) and keeps the whole graph, so it is an
-analysis tool, not something to call inside a training loop.
+each new hidden state: the forward pass is unchanged, and ∂L/∂p_t = ∂L/∂h_t exactly. The probes
+are added by a step hook on the layer's own unroll (so the step path runs, never the fused
+kernels) and the whole graph is kept: an analysis tool, not something to call inside a training
+loop.
 """
 from __future__ import annotations
 
@@ -22,9 +23,8 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from rnnlab.cells._state import State, check_state, hidden_of, replace_hidden
-from rnnlab.layers.recurrent import Recurrent
-from rnnlab.layers.sequence import check_sequence
+from rnnlab.cells._state import State, hidden_of, replace_hidden
+from rnnlab.layers.recurrent import Recurrent, Step
 
 LossFn = Callable[[Tensor, State], Tensor]
 
@@ -39,7 +39,7 @@ def hidden_gradient_norms(
 ) -> Tensor:
     """‖∂L/∂h_t‖ for every step t of `layer` run over `x`.
 
-    layer: an `rnnlab.Recurrent` (its cell is unrolled here; `reverse` and `batch_first` honoured).
+    layer: an `rnnlab.Recurrent` (run with a probing step hook; `reverse` and `batch_first` honoured).
     x: (T, B, D), or (B, T, D) if `layer.batch_first`.
     loss_fn(outputs, final_state) -> scalar tensor; `outputs` is shaped as `layer(x)` returns it.
     state: initial state (default: the cell's `init_state`).
@@ -56,40 +56,30 @@ def hidden_gradient_norms(
         shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
         layout = "(batch, time, features)" if layer.batch_first else "(time, batch, features)"
         raise ValueError(f"hidden_gradient_norms: x must be 3-D {layout}, got {shape}")
-    cell = layer.cell
-    if layer.batch_first:
-        x = x.transpose(0, 1)  # everything below is time-major: (T, B, D)
-    check_sequence(x, cell.input_size, "hidden_gradient_norms")
-    T, B = x.shape[:2]
-    expected = cell.init_state(B, x.device, x.dtype)
-    if state is None:
-        state = expected
-    else:
-        check_state(state, expected, "hidden_gradient_norms: initial state")
+    T = x.shape[1] if layer.batch_first else x.shape[0]
+    probes: dict[int, Tensor] = {}  # input position → p_t
+    # steps whose output is not the hidden tensor itself (e.g. DeepOutput's head(h)): the probe
+    # then sees only the paths through later steps; _direct_term adds the rest
+    separate_out: dict[int, tuple[Tensor, Tensor]] = {}
+
+    def probe(_layer: Recurrent, step: Step) -> tuple[Tensor, State]:
+        t = T - 1 - step.t if layer.reverse else step.t  # no lengths: reversal is a plain flip
+        h = hidden_of(step.state)
+        probes[t] = torch.zeros_like(h, requires_grad=True)
+        probed = h + probes[t]  # same value; ∂L/∂p_t = ∂L/∂h_t
+        if step.out is h:  # the loss reaches h_t through the output too: one probe sees both
+            return probed, replace_hidden(step.state, probed)
+        separate_out[t] = (step.out, h)
+        return step.out, replace_hidden(step.state, probed)
 
     # enable_grad: the probes must be recorded even if the caller is inside torch.no_grad()
     with torch.enable_grad():
-        order = range(T - 1, -1, -1) if layer.reverse else range(T)
-        probes: dict[int, Tensor] = {}
-        outputs: dict[int, Tensor] = {}
-        # steps whose output is not the hidden tensor itself (e.g. DeepOutput's head(h)):
-        # the probe then sees only the paths through later steps; _direct_term adds the rest
-        separate_out: dict[int, tuple[Tensor, Tensor]] = {}
-        for t in order:
-            out, new = cell(x[t], state)
-            h = hidden_of(new)
-            probes[t] = torch.zeros_like(h, requires_grad=True)
-            probed = h + probes[t]  # same value; ∂L/∂p_t = ∂L/∂h_t
-            if out is h:
-                out = probed  # the loss reaches h_t through the output too: one probe sees both
-            else:
-                separate_out[t] = (out, h)
-            outputs[t] = out
-            state = replace_hidden(new, probed)
-        stacked = torch.stack([outputs[t] for t in range(T)])  # input order, as Recurrent returns
-        if layer.batch_first:
-            stacked = stacked.transpose(0, 1)
-        loss = loss_fn(stacked, state)
+        handle = layer.register_step_hook(probe)
+        try:
+            outputs, final = layer(x, state)
+        finally:
+            handle.remove()  # before loss_fn, which may run the layer again
+        loss = loss_fn(outputs, final)
         _check_loss(loss)
         wrt = [probes[t] for t in range(T)] + [out for out, _ in separate_out.values()]
         found = torch.autograd.grad(loss, wrt, allow_unused=True, retain_graph=bool(separate_out))

@@ -34,7 +34,7 @@ def lm_run(tmp_path_factory):
 
 
 def make_explorer(run_dir):
-    from rnnlab.explore.app import Explorer
+    from rnnlab.explore.service import Explorer
     from rnnlab.recipes import language_model as recipe
     from rnnlab.recipes.run_dir import RunDir
     model, vocab, _ = recipe.load(RunDir(run_dir))
@@ -58,7 +58,7 @@ def tagger_run(tmp_path_factory):
 def make_tagger_explorer(run_dir, n: int = 6):
     """The tagger's explorer on its first `n` validation sentences (with gold tags); also returns the
     `SlotFiller` and those sentences."""
-    from rnnlab.explore.app import tagger_explorer
+    from rnnlab.explore.service import tagger_explorer
     from rnnlab.recipes import tagging
     from rnnlab.recipes.run_dir import RunDir
     model, filler, config = tagging.load(RunDir(run_dir))
@@ -71,7 +71,7 @@ def make_tagger_explorer(run_dir, n: int = 6):
 @contextlib.contextmanager
 def serving(explorer):
     """The explorer served on 127.0.0.1 at an ephemeral port, in a background thread; yields its URL."""
-    from rnnlab.explore.app import make_server, url_of
+    from rnnlab.explore.http import make_server, url_of
     server = make_server(explorer, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()

@@ -1,4 +1,6 @@
-"""The Recorder records exactly what the layers computed, per unit, gate and step."""
+"""The Recorder records exactly what the layers computed, per unit, gate and step: its values are the
+ones the layer's own unroll produced (seen through a step hook), checked against the layer's outputs
+and against gates computed by hand."""
 import numpy as np
 import pytest
 import torch
@@ -6,6 +8,7 @@ from torch import nn
 
 from rnnlab import (Bidirectional, ClockworkCell, ElmanCell, GRUCell, LeakyCell, LSTMCell, Recurrent, SkipCell,
                     Stacked, Zoneout)
+from rnnlab.cells.wrapper import CellWrapper
 from rnnlab.data import Vocabulary
 from rnnlab.errors import DataError
 from rnnlab.explore import MAX_TOKENS, Recorder, Recording, record_examples, record_language_model
@@ -42,10 +45,8 @@ def test_lstm_values_are_the_outputs_and_the_hand_computed_gates(fused):
     with Recorder(net) as rec:
         y, (h, c) = net(x, (h0, c0))
     v = rec.values["body"]
-    assert set(v) == set("hcifgo") and all(t.shape == (7, 2, 5) and t.dtype == torch.float32 for t in v.values())
-    if fused is False:  # the same operations in the same order: bit for bit
-        assert torch.equal(v["h"], y) and torch.equal(v["c"][-1], c)
-    torch.testing.assert_close(v["h"], y, atol=1e-6, rtol=1e-6)
+    assert list(v) == list("hcifgo") and all(t.shape == (7, 2, 5) and t.dtype == torch.float32 for t in v.values())
+    assert torch.equal(v["h"], y) and torch.equal(v["c"][-1], c)  # the recording is the computation: bit for bit
     with torch.no_grad():
         ref = _lstm_by_hand(net.body.cell, x, h0, c0)
     for k in "hcifgo":
@@ -116,45 +117,111 @@ def test_bidirectional_and_stacked_layers_are_named_and_match_their_outputs():
 
 def test_hooks_are_removed_on_exit_even_after_an_error():
     net = Net(Bidirectional(LSTMCell(3, 4), LSTMCell(3, 4)))
-    layers = [m for m in net.modules() if isinstance(m, (Recurrent, LSTMCell))]
+    layers = [m for m in net.modules() if isinstance(m, Recurrent)]
     with Recorder(net):
-        assert all(len(m._forward_hooks) == 1 for m in layers if isinstance(m, Recurrent))
-    assert all(not m._forward_hooks for m in layers)
+        assert all(len(m._forward_hooks) == 1 and len(m._step_hooks) == 1 for m in layers)
+    assert all(not m._forward_hooks and not m._step_hooks for m in layers)
     with pytest.raises(ValueError), Recorder(net):
         net(torch.randn(4, 2, 9))  # wrong input size: the layer raises before its hook
-    assert all(not m._forward_hooks for m in layers)
-    with Recorder(net):
+    assert all(not m._forward_hooks and not m._step_hooks for m in layers)
+    with Recorder(net) as rec:
         net(torch.randn(4, 2, 3))
-    assert all(not m._forward_hooks and "gates" not in vars(m) for m in layers)  # the gate spy is gone too
+    assert all(not m._forward_hooks and not m._step_hooks for m in layers)
+    assert rec.values["body.forward_layer"]["h"].shape == (4, 2, 4)
 
 
-def test_wrapped_cells_record_the_inner_gates_and_the_carried_state():
+def test_a_call_that_failed_midway_leaves_nothing_behind():
+    class FailsAtStep(LSTMCell):
+        fail = True
+
+        def step(self, x_t, state):
+            if self.fail and len(seen) == 2:
+                raise RuntimeError("boom")
+            seen.append(1)
+            return super().step(x_t, state)
+
+    seen = []
+    net = Net(Recurrent(FailsAtStep(3, 4)))
+    x = torch.randn(5, 2, 3)
+    with Recorder(net) as rec:
+        with pytest.raises(RuntimeError, match="boom"):
+            net(x)
+        net.body.cell.fail = False
+        y, _ = net(x)
+    assert torch.equal(rec.values["body"]["h"], y)  # the two steps of the failed call are not in it
+
+
+class PassInternals(CellWrapper):
+    """A wrapper that does nothing but hand its inner cell's step and internals on."""
+
+    def __init__(self, cell):
+        super().__init__(cell)
+        self.internals = cell.internals
+
+    def step(self, x_t, state):
+        return self.cell.step(x_t, state)
+
+    def forward(self, x_t, state):
+        return self.cell(x_t, state)
+
+
+class Doubler(ElmanCell):
+    """An Elman cell that reports one internal of its own, under a name the page does not know."""
+
+    internals = ("pre",)
+
+    def step(self, x_t, state):
+        out, state = self(x_t, state)
+        return out, state, {"pre": 2 * state}
+
+
+def test_internals_come_from_the_cell_contract_for_any_cell_and_wrapper():
+    torch.manual_seed(5)
+    net = Net(Stacked([Recurrent(PassInternals(LSTMCell(3, 4))), Recurrent(Doubler(4, 4)),
+                       Recurrent(ClockworkCell(ElmanCell(4, 4), periods=(1, 2)))]))
+    x, lengths = torch.randn(6, 2, 3), torch.tensor([6, 3])
+    with Recorder(net) as rec:
+        y, _ = net(x, lengths=lengths)
+    v = rec.values
+    assert list(v["body.layers.0"]) == list("hcifgo") and list(v["body.layers.1"]) == ["h", "pre"]
+    assert list(v["body.layers.2"]) == ["h"]  # no internals: h only
+    torch.testing.assert_close(v["body.layers.1"]["pre"], 2 * v["body.layers.1"]["h"])
+    assert torch.equal(v["body.layers.2"]["h"], y)
+    with torch.no_grad():
+        ref = _lstm_by_hand(net.body.layers[0].cell.cell, x[:3, 1:], torch.zeros(1, 4), torch.zeros(1, 4))
+    for k in "hcifgo":
+        torch.testing.assert_close(v["body.layers.0"][k][:3, 1:], ref[k], atol=1e-6, rtol=1e-6)
+        assert (v["body.layers.0"][k][3:, 1] == 0).all()
+
+
+def test_wrapped_cells_record_h_and_whatever_internals_the_wrapper_reports():
     torch.manual_seed(5)
     leaky = LeakyCell(LSTMCell(3, 4), alpha=0.7)
-    net = Net(Stacked([Recurrent(leaky), Recurrent(SkipCell(GRUCell(4, 4), delay=2)),
-                       Recurrent(ClockworkCell(ElmanCell(4, 4), periods=(1, 2)))]))
+    skip = SkipCell(GRUCell(4, 4), delay=2)
+    net = Net(Stacked([Recurrent(leaky), Recurrent(skip)]))
     x = torch.randn(6, 2, 3)
     with Recorder(net) as rec:
-        y, (s0, s1, s2) = net(x)
+        y, _ = net(x)
     v = rec.values
-    assert set(v["body.layers.0"]) == set("hcifgo") and set(v["body.layers.1"]) == set("hrzn")
-    assert set(v["body.layers.2"]) == {"h"}
-    torch.testing.assert_close(v["body.layers.2"]["h"], y, atol=1e-6, rtol=1e-6)
-    torch.testing.assert_close(v["body.layers.0"]["c"][-1], s0[1], atol=1e-6, rtol=1e-6)  # the mixed c
+    assert set(v["body.layers.0"]) == {"h", *leaky.internals} and set(v["body.layers.1"]) == {"h", *skip.internals}
+    torch.testing.assert_close(v["body.layers.1"]["h"], y, atol=1e-6, rtol=1e-6)
     with torch.no_grad():  # step 0 from the zero state: the inner cell's own gates
-        i, f, g, o, _ = leaky.cell.gates(x[0], torch.zeros(2, 4), torch.zeros(2, 4))
-    torch.testing.assert_close(v["body.layers.0"]["i"][0], i)
+        gates = dict(zip("ifgo", leaky.cell.gates(x[0], torch.zeros(2, 4), torch.zeros(2, 4))))
+    for k in set(gates) & set(leaky.internals):
+        torch.testing.assert_close(v["body.layers.0"][k][0], gates[k])
 
 
-def test_a_recording_that_differs_from_the_computation_is_refused():
+def test_training_mode_records_the_noise_that_was_drawn():
     torch.manual_seed(6)
-    net = Net(Recurrent(Zoneout(LSTMCell(3, 8), p=0.5)))  # training mode: fresh random masks
-    with pytest.raises(RuntimeError, match="eval mode"), Recorder(net):
-        net(torch.randn(5, 2, 3))
+    net = Net(Recurrent(Zoneout(LSTMCell(3, 8), p=0.5)))  # training mode: fresh random masks each call
+    x = torch.randn(5, 2, 3)
+    with Recorder(net) as rec:
+        y, _ = net(x)
+    assert torch.equal(rec.values["body"]["h"], y)
     net.eval()
     with Recorder(net) as rec:
-        y, _ = net(torch.randn(5, 2, 3))
-    torch.testing.assert_close(rec.values["body"]["h"], y)
+        y_eval, _ = net(x)
+    assert torch.equal(rec.values["body"]["h"], y_eval) and not torch.equal(y, y_eval)
 
 
 def _lm(num_layers=2, seed=0):

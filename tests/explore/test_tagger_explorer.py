@@ -8,7 +8,7 @@ import pytest
 
 from rnnlab.cli.main import main as rnnlab_main
 from tests.explore.conftest import make_tagger_explorer, serving
-from tests.explore.test_app import get, post
+from tests.explore.test_http import get, post
 
 FORWARD, BACKWARD = "layers.0.forward_layer", "layers.0.backward_layer"
 

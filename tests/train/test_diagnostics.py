@@ -171,6 +171,24 @@ def test_bad_inputs_name_the_problem():
         hidden_gradient_norms(layer.cell, x, lambda out, final: out.sum())
 
 
+def test_the_probes_run_in_the_layers_own_loop_and_leave_no_hook_behind():
+    layer = Recurrent(_elman(seed=7))
+    x = torch.randn(T, B, D, dtype=f64)
+    seen = []
+    layer.register_step_hook(lambda lay, step: seen.append(step.t))  # another hook sees the probed run
+    hidden_gradient_norms(layer, x, lambda out, final: out.sum())
+    assert seen == list(range(T)) and len(layer._step_hooks) == 1
+
+    def failing(out, final):
+        raise RuntimeError("loss failed")
+
+    with pytest.raises(RuntimeError, match="loss failed"):
+        hidden_gradient_norms(layer, x, failing)
+    with pytest.raises(ValueError, match="input features"):
+        hidden_gradient_norms(layer, x[..., :2], lambda out, final: out.sum())
+    assert len(layer._step_hooks) == 1
+
+
 def test_gradient_norm_table():
     curves = {"elman": torch.arange(1, 26, dtype=f64) * 1e-3, "lstm_long_name": torch.ones(25)}
     lines = gradient_norm_table(curves, every=10).splitlines()

@@ -1,5 +1,5 @@
 // rnnlab explorer: the page. Plain JavaScript, no libraries, no build step, nothing fetched from
-// outside. It talks to `rnnlab explore`'s JSON API (rnnlab/explore/app.py), or, in a page written
+// outside. It talks to `rnnlab explore`'s JSON API (rnnlab/explore/http.py), or, in a page written
 // by `rnnlab explore --export`, reads the data embedded in <script id="rnnlab-data">.
 "use strict";
 (() => {
