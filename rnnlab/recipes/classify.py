@@ -56,14 +56,8 @@ class ClassifyRecipe(TextRecipe):
     command_help = "classify texts with a trained sequence classifier"
     use = 'classify with: rnnlab classify {run} "(()())" (or any text, one per argument or line of stdin)'
     default_dataset, default_train_examples, file_level, counted = "balanced", 4000, "word", "examples"
+    make_data, read_dir = staticmethod(classification_data), staticmethod(read_labelled_dir)
     source_vocab = "tokens"
-
-    def generate(self, name, sizes, options):
-        return classification_data(name, *sizes, seed=options.data_seed, min_len=options.min_len,
-                                   max_len=options.max_len)
-
-    def read(self, directory, level):
-        return read_labelled_dir(directory, level)
 
     def as_json(self, example):
         return [example.label, list(example.tokens)]

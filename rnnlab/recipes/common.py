@@ -1,7 +1,8 @@
 """What recipes share: option groups (composed into a recipe's options by inheritance) and small
 helpers for data fingerprints, built-in split sizes, saved vocabularies and unseen tokens.
 
-A recipe's options class lists the groups it uses, most specific first, and adds its own fields:
+A recipe's options class lists the groups it uses, most specific first, and adds its own fields
+(every recipe needs at least `TaskOptions` and `TrainConfig`):
 
     @dataclass
     class Options(ExampleOptions, CappedVocabOptions, EncoderOptions, BatchOptions, TrainConfig):
@@ -28,9 +29,14 @@ LEVELS = ("word", "char")
 
 
 @dataclass
-class DataOptions(Options):
+class TaskOptions(Options):
+    """The one option every recipe has: which of its tasks a run is."""
     GROUP: ClassVar[str] = "task and data"
     task: str = option("lm-char", "what to train; `rnnlab train --task X -h` lists the options of task X")
+
+
+@dataclass
+class DataOptions(TaskOptions):
     data: str | None = option(None, "data directory (default: built-in data)")
     data_seed: int = option(0, "seed of generated data (separate from --seed, so seeds compare models on the same data)")
 

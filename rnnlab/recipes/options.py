@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnlab.errors import ConfigError
-from rnnlab.train.config import choices_of, field_type
+from rnnlab.train.config import choices_of, field_type, type_name
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def coerce(opt: Option, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: {opt.name} = {value!r} is not a valid {opt.type.__name__}") from None
     expected = {float: (int, float)}.get(opt.type, (opt.type,))
     if isinstance(value, bool) and opt.type is not bool or not isinstance(value, expected):
-        raise ConfigError(f"{where}: {opt.name} must be a {opt.type.__name__}, got {value!r}")
+        raise ConfigError(f"{where}: {opt.name} must be {type_name(opt.type)}, got {value!r}")
     return float(value) if opt.type is float else value
 
 

@@ -77,14 +77,8 @@ class Seq2SeqRecipe(TextRecipe):
     command_help = "map sources to targets with a trained encoder-decoder"
     use = 'translate with: rnnlab translate {run} "november 2nd 2019"'
     default_dataset, default_train_examples, file_level, counted = "dates", 10_000, "char", "pairs"
+    make_data, read_dir = staticmethod(transduction_data), staticmethod(read_pairs_dir)
     source_vocab = "source"
-
-    def generate(self, name, sizes, options):
-        return transduction_data(name, *sizes, seed=options.data_seed, min_len=options.min_len,
-                                 max_len=options.max_len)
-
-    def read(self, directory, level):
-        return read_pairs_dir(directory, level)
 
     def as_json(self, example):
         return [list(example[0]), list(example[1])]

@@ -4,7 +4,7 @@ and raw text in, one output line per input out."""
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator
 
 from rnnlab.data.labelled import split_text
 from rnnlab.recipes.common import check_known, fingerprint, split_sizes
@@ -12,21 +12,18 @@ from rnnlab.recipes.recipe import Recipe, Trained
 
 
 class TextRecipe(Recipe):
-    """A recipe over examples of text. Subclasses name their data and implement `generate`,
-    `read`, `as_json` and `outputs`."""
+    """A recipe over examples of text. Subclasses name their data (`make_data`, `read_dir` as
+    staticmethods) and implement `as_json` and `outputs`."""
     default_dataset: ClassVar[str]
     default_train_examples: ClassVar[int]
     file_level: ClassVar[str]         # the --level of files when none is given
     counted: ClassVar[str]            # what an example is called ("examples", "pairs")
     source_vocab: ClassVar[str]       # the vocabulary inputs are read with
 
-    @abstractmethod
-    def generate(self, name: str, sizes: tuple[int, int, int], options) -> dict[str, list]:
-        """Built-in data `name`: {split: examples} of the given (train, valid, test) sizes."""
-
-    @abstractmethod
-    def read(self, directory: str, level: str) -> dict[str, list]:
-        """{split: examples} of a data directory, tokenised at `level`."""
+    # make_data(name, n_train, n_valid, n_test, *, seed, min_len, max_len) -> {split: examples}
+    make_data: ClassVar[Callable[..., dict[str, list]]]
+    # read_dir(directory, level) -> {split: examples}
+    read_dir: ClassVar[Callable[[str, str], dict[str, list]]]
 
     @abstractmethod
     def as_json(self, example) -> Any:
@@ -46,10 +43,11 @@ class TextRecipe(Recipe):
         """The examples of each split, and where they came from (with fingerprints and counts)."""
         if options.data is None:
             sizes = split_sizes(options.train_examples or self.default_train_examples)
-            splits = self.generate(self.dataset(options), sizes, options)
+            splits = self.make_data(self.dataset(options), *sizes, seed=options.data_seed,
+                                    min_len=options.min_len, max_len=options.max_len)
             info = {"source": f"built-in:{self.dataset(options)}"}
         else:
-            splits = self.read(options.data, self.level(options))
+            splits = self.read_dir(options.data, self.level(options))
             info = {"source": str(options.data), "level": self.level(options)}
         info["sha256"] = {s: fingerprint([self.as_json(ex) for ex in exs]) for s, exs in splits.items()}
         info[self.counted] = {s: len(exs) for s, exs in splits.items()}

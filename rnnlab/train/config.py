@@ -38,6 +38,11 @@ def field_type(cls: type, name: str) -> tuple[type, bool]:
     return hint, False
 
 
+def type_name(base: type) -> str:
+    """'an int', 'a float': for error messages."""
+    return ("an " if base.__name__[0] in "aeiou" else "a ") + base.__name__
+
+
 def choices_of(metadata) -> tuple | None:
     choices = metadata.get("choices")
     return tuple(choices() if callable(choices) else choices) if choices is not None else None
@@ -52,7 +57,7 @@ def _check_value(obj: Any, f, value: Any) -> Any:
         return None
     expected = {float: (int, float)}.get(base, (base,))
     if isinstance(value, bool) and base is not bool or not isinstance(value, expected):
-        raise ConfigError(f"{f.name} must be a {base.__name__}, got {value!r}")
+        raise ConfigError(f"{f.name} must be {type_name(base)}, got {value!r}")
     if base is float:
         value = float(value)
         if not math.isfinite(value):
