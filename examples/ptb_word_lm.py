@@ -6,7 +6,7 @@ weights U(-0.1, 0.1), SGD at lr 1 halved every epoch after the 4th, gradient nor
 
     python examples/ptb_word_lm.py --data ../shared/data/ptb [--out runs/ptb-small]
 
-It is `rnnlab train --preset ptb-small --data DIR`; see rnnlab/recipes/options.py for the preset.
+It is `rnnlab train --preset ptb-small --data DIR`; see rnnlab/recipes/presets.py for the preset.
 The data is Mikolov's PTB (ptb.train.txt, ptb.valid.txt, ptb.test.txt); it is not shipped.
 """
 from __future__ import annotations

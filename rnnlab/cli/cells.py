@@ -6,7 +6,7 @@ import argparse
 from rnnlab.cells.registry import CELLS
 
 
-def register(subparsers) -> None:
+def register(subparsers, argv=()) -> None:
     p = subparsers.add_parser("cells", help="list the recurrent cells --cell accepts")
     p.set_defaults(func=run)
 

@@ -99,7 +99,7 @@ def one_thread(fn, *args, **kwargs):
         torch.set_num_threads(threads)
 
 
-def register(subparsers) -> None:
+def register(subparsers, argv=()) -> None:
     p = subparsers.add_parser(
         "gradients", help="show vanishing / exploding gradients of Elman, LSTM and GRU layers",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -1,76 +1,101 @@
-"""`rnnlab train`: train a model from the options table (flags, --config TOML, --preset) into a run directory."""
+"""`rnnlab train`: train a model of a task (its recipe's options from flags, --config TOML, --preset)
+into a run directory.
+
+Options resolve in this order, later winning: the recipe's defaults, the task's preset,
+`--preset`, `--config`, flags. The task is read first (from `--task`, else the TOML file, else
+the preset, else lm-char) because it decides which options exist: `-h` lists that task's.
+"""
 from __future__ import annotations
 
 import argparse
 import datetime
 import sys
 
-from rnnlab.recipes.options import OPTIONS, PRESETS, TRAIN_KEYS, coerce, preset, read_toml, resolve
-from rnnlab.recipes.recipe import recipe_for, save_vocabs
+from rnnlab.recipes.common import save_vocabs
+from rnnlab.recipes.options import add_flags, as_dict, check_layer, flags_given, read_toml
+from rnnlab.recipes.recipe import Recipe
+from rnnlab.recipes.registry import preset, preset_names, recipe_for, task_names
 from rnnlab.recipes.run_dir import RunDir
-from rnnlab.train.trainer import TrainConfig, Trainer
+from rnnlab.train.trainer import Trainer
+
+DEFAULT_TASK = "lm-char"
 
 
-def add_option_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per option; absent flags stay absent, so presets and TOML files are not overridden."""
+def invoked(argv: list[str], command: str) -> list[str] | None:
+    """The arguments after `command` when it is the command being run, else None."""
+    first = next((i for i, a in enumerate(argv) if not a.startswith("-")), None)
+    return argv[first + 1:] if first is not None and argv[first] == command else None
+
+
+def task_of(args: list[str]) -> str:
+    """The task a command line asks for: --task, else its --config file's, else its --preset's."""
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    for flag in ("--task", "--config", "--preset"):
+        pre.add_argument(flag)
+    known, _ = pre.parse_known_args(args)
+    if known.task:
+        return known.task
+    if known.config and "task" in read_toml(known.config):
+        return str(read_toml(known.config)["task"])
+    return preset(known.preset).get("task", DEFAULT_TASK) if known.preset else DEFAULT_TASK
+
+
+def add_option_flags(parser: argparse.ArgumentParser, recipe: Recipe, task: str) -> None:
+    """--config, --preset and one flag per option of `recipe`; absent flags stay absent, so presets
+    and TOML files are not overridden."""
     parser.add_argument("--config", metavar="FILE.toml", help="read options from a TOML file (flags win)")
-    parser.add_argument("--preset", choices=sorted(PRESETS), help="a named set of options (flags and --config win)")
-    for opt in OPTIONS:
-        default = "" if opt.default is None else f" (default {opt.default})"
-        parser.add_argument("--" + opt.name.replace("_", "-"), dest=opt.name, default=argparse.SUPPRESS,
-                            metavar=opt.name.upper(), help=f"{opt.help}{default}")
+    parser.add_argument("--preset", choices=preset_names(), help="a named set of options (flags and --config win)")
+    add_flags(parser, recipe.Options, defaults=recipe.defaults(task),
+              more_help={"task": f" ({', '.join(task_names())})"})
 
 
-def given_options(args: argparse.Namespace) -> dict:
-    """The options the user set: preset < --config < flags."""
-    layers = []
-    if getattr(args, "preset", None):
-        layers.append(preset(args.preset))
-    if getattr(args, "config", None):
-        layers.append(read_toml(args.config))
-    layers.append({o.name: coerce(o.name, getattr(args, o.name), "command line")
-                   for o in OPTIONS if hasattr(args, o.name)})
+def given_options(args: argparse.Namespace, recipe: Recipe, task: str) -> dict:
+    """The options the user set: preset < --config < flags, each checked against the recipe's."""
     merged = {}
-    for layer in layers:
-        merged.update(layer)
+    if getattr(args, "preset", None):
+        merged.update(check_layer(recipe.Options, preset(args.preset), f"preset {args.preset}", task))
+    if getattr(args, "config", None):
+        merged.update(check_layer(recipe.Options, read_toml(args.config), f"config file {args.config}", task))
+    merged.update(flags_given(args, recipe.Options))
     return merged
 
 
-def train_config(options: dict) -> TrainConfig:
-    return TrainConfig(**{k: options[k] for k in TRAIN_KEYS})
-
-
-def register(subparsers) -> None:
+def register(subparsers, argv=()) -> None:
+    args = invoked(argv, "train")
+    task = DEFAULT_TASK if args is None else task_of(args)
+    recipe = recipe_for(task)
     p = subparsers.add_parser(
         "train", help="train a model (default: a character LSTM on this Python's standard library)",
         description="Train a model into a run directory. With no options: a character-level LSTM on the "
-                    "built-in corpus (the Python standard library's sources), a few minutes on 2 cores.")
+                    "built-in corpus (the Python standard library's sources), a few minutes on 2 cores.",
+        epilog=f"These are the options of task {task}; `rnnlab train --task X -h` lists those of task X "
+               f"({', '.join(task_names())}).")
     p.add_argument("--out", metavar="RUN_DIR", help="run directory (default: runs/<task>-<cell>-<time>)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    add_option_flags(p)
-    p.set_defaults(func=run)
+    add_option_flags(p, recipe, task)
+    p.set_defaults(func=run, recipe=recipe, resolved_task=task)
 
 
 def run(args: argparse.Namespace) -> int:
-    options = resolve(given_options(args))
-    recipe = recipe_for(options["task"])
-    recipe.validate(options)
-    config = train_config(options)  # validated here, before the data is loaded
-    out = args.out or f"runs/{options['task']}-{options['cell']}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    recipe = args.recipe
+    options = recipe.options(given_options(args, recipe, args.resolved_task))  # validated before any data is read
+    cell = getattr(options, "cell", recipe.name)
+    out = args.out or f"runs/{options.task}-{cell}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     run_dir = RunDir(out)
     run_dir.check_new(args.overwrite)  # before the (slow) data loading
     prepared = recipe.prepare(options)
-    run_dir.create(options, prepared.model.config(), prepared.data_info, overwrite=args.overwrite)
+    run_dir.create(as_dict(options), prepared.model.config(), prepared.data_info, overwrite=args.overwrite)
     save_vocabs(run_dir, prepared.vocabs)
     for line in recipe.describe(prepared, options).splitlines():
         print(f"rnnlab: {line}", file=sys.stderr)
     print(f"rnnlab: run directory {run_dir.path}", file=sys.stderr)
-    trainer = Trainer(prepared.model, prepared.task, config, run_dir.path, progress=not args.no_progress)
+    trainer = Trainer(prepared.model, prepared.task, recipe.train_config(options), run_dir.path,
+                      progress=not args.no_progress)
     return finish(trainer, prepared, run_dir, recipe)
 
 
-def finish(trainer: Trainer, prepared, run_dir: RunDir, recipe) -> int:
+def finish(trainer: Trainer, prepared, run_dir: RunDir, recipe: Recipe) -> int:
     """Train, then report: test metrics with the best weights if the run is complete, else how to resume."""
     summary = trainer.fit()
     _plot(run_dir)
@@ -86,7 +111,8 @@ def finish(trainer: Trainer, prepared, run_dir: RunDir, recipe) -> int:
         test = prepared.task.evaluate(trainer.model, "test")
         trainer.log.write("test", trainer.step, summary["epochs_done"], **test)
         print(f"rnnlab: test {recipe.format_metrics(test)} (best weights)", file=sys.stderr)
-    print(f"rnnlab: {recipe.USE.format(run=run_dir.path)}", file=sys.stderr)
+    if recipe.use:
+        print(f"rnnlab: {recipe.use.format(run=run_dir.path)}", file=sys.stderr)
     return 130 if summary["stopped"] == "interrupted" else 0
 
 

@@ -1,134 +1,209 @@
-"""What every recipe shares, and which recipe serves which task.
+"""The recipe interface: everything the command line knows about a kind of run.
 
-A recipe turns the resolved options into everything a run needs, and a run directory back into
-a trained model. Each recipe module (`language_model`, `tagging`, `classify`, `seq2seq`)
-provides:
+A recipe is an instance of a `Recipe` subclass, registered with `rnnlab.recipes.register`. The
+class declares
 
-    TASKS                    the task names it serves (the `task` option)
-    validate(options)        cheap checks before any data is read
-    prepare(options, vocabs=None) -> Prepared   data, vocabularies, model, trainer task
-    load(run, weights)       the trained model of a run directory, in eval mode
-    describe(prepared, options) -> str          one or two lines for the start of a run
-    format_metrics(metrics) -> str              a metrics dict as one line
-    USE                      how to use a finished run ("rnnlab generate {run}")
+    name            the recipe's name ("language-model")
+    tasks           {task name: the preset it starts from, or None} — the `--task` values it serves
+    presets         {preset name: options} — named sets of options (`--preset NAME`)
+    Options         its options: a dataclass of `option(...)` fields (rnnlab.train.config),
+                    composed from the groups of rnnlab.recipes.common and TrainConfig. CLI flags,
+                    TOML keys, presets and config.json all come from it.
+    vocabs          names of the vocabularies it saves beside the weights (required_vocabs: those
+                    a run cannot load without)
+    command         the CLI command that uses a trained run ("generate", "tag", ...; None: only
+                    `rnnlab predict`), with command_help; inputs: the metavar of its raw inputs
+                    (read from the arguments or stdin), or None when it takes none (generate)
+    PredictOptions  that command's options (a second dataclass: --beam, --format, ...)
+    kind            what its runs are called in errors ("language model", "tagging run")
+    use             how to use a finished run, with {run} ("sample with: rnnlab generate {run}")
 
-Vocabularies are saved beside the weights (`vocab.json`, `vocab-<name>.json`) because a model's
-embedding rows mean nothing without them; resume and load read them back rather than rebuilding.
+and implements
+
+    prepare(options, vocabs=None) -> Prepared      data, vocabularies, model, trainer task
+    describe(prepared, options) -> str             a line or two for the start of a run
+    format_metrics(metrics) -> str                 a metrics dict as one line
+    rebuild(model_config, vocabs) -> nn.Module     the untrained model of a saved config
+    predict(trained, inputs, options) -> Iterable[str]   text chunks, printed as they come
+
+and may override
+
+    predictor(model, vocabs, options)              what `Trained.predictor` holds (default None)
+    evaluate(trained, split, data=None, batch_size=None) -> metrics
+                                                   (default: rebuild the task on the run's data)
+    format_evaluation(split, metrics) -> str       `rnnlab eval`'s line
+    explorer(trained, request) -> Explorer         `rnnlab explore` (default: not supported)
+
+The base class supplies the rest: `options(given)` resolves options (defaults < the task's
+preset < `given`) into a validated `Options`, `saved_options(config_options)` reads a run's
+config.json (options added since take their defaults; options it does not declare are
+ignored), `load(run, weights)` makes the common `Trained`.
 """
 from __future__ import annotations
 
-import hashlib
-import importlib
-import json
-from types import ModuleType
-from typing import Any, NamedTuple
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, fields, replace
+from typing import Any, ClassVar, Iterable, NamedTuple
+
+from torch import nn
 
 from rnnlab.data.vocab import Vocabulary
-from rnnlab.errors import CheckpointError, ConfigError
+from rnnlab.errors import CheckpointError, ConfigError, DataNotFoundError
+from rnnlab.recipes.common import load_vocabs
+from rnnlab.recipes.options import check_layer, specs
 from rnnlab.recipes.run_dir import RunDir
-
-RECIPES = ("language_model", "tagging", "classify", "seq2seq")  # modules of rnnlab.recipes
+from rnnlab.train.checkpoint import load_weights
+from rnnlab.train.config import Options, TrainConfig
 
 
 class Prepared(NamedTuple):
-    model: Any
+    """What a training run needs: the model, the trainer's task, vocabularies, where the data came from."""
+    model: nn.Module
     task: Any
     vocabs: dict[str, Vocabulary]
     data_info: dict
 
 
-def modules() -> list[ModuleType]:
-    return [importlib.import_module(f"rnnlab.recipes.{name}") for name in RECIPES]
+@dataclass
+class Trained:
+    """A run directory, loaded: the model (eval mode), what predicts with it, its vocabularies,
+    its options, its whole config.json and the directory."""
+    recipe: "Recipe"
+    model: nn.Module
+    predictor: Any
+    vocabs: dict[str, Vocabulary]
+    options: Any
+    config: dict
+    run: RunDir
 
 
-def task_names() -> list[str]:
-    return [task for module in modules() for task in module.TASKS]
+@dataclass
+class ExploreRequest:
+    """What `rnnlab explore` asks to see: a text file, lines of a generated dataset (`flag` is how
+    the user spelled that option), or by default the run's validation data."""
+    text: str | None = None
+    dataset: str | None = None
+    flag: str = "--dataset"
+    examples: int = 20
+    max_tokens: int = 1000
 
 
-def recipe_for(task: str) -> ModuleType:
-    for module in modules():
-        if task in module.TASKS:
-            return module
-    raise ConfigError(f"unknown task {task!r}; choose one of: {', '.join(task_names())}")
+@dataclass
+class NoPredictOptions(Options):
+    GROUP: ClassVar[str] = "prediction"
 
 
-def recipe_of(run: RunDir) -> tuple[ModuleType, dict]:
-    """The recipe that made a run directory, and the run's config."""
-    config = run.load_config()
-    task = config["options"].get("task")
-    try:
-        return recipe_for(task), config
-    except ConfigError:
-        raise CheckpointError(f"{run.path} was made for task {task!r}, which this rnnlab does not know") from None
+class Recipe(ABC):
+    name: ClassVar[str]
+    tasks: ClassVar[dict[str, str | None]]
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+    Options: ClassVar[type[TrainConfig]]
+    PredictOptions: ClassVar[type[Options]] = NoPredictOptions
+    vocabs: ClassVar[tuple[str, ...]] = ()
+    command: ClassVar[str | None] = None
+    command_help: ClassVar[str] = ""
+    inputs: ClassVar[str | None] = "INPUT"
+    kind: ClassVar[str] = "run"
+    use: ClassVar[str] = ""
+
+    @property
+    def required_vocabs(self) -> tuple[str, ...]:
+        return self.vocabs
+
+    # --- options -------------------------------------------------------------------------------
+
+    def defaults(self, task: str) -> dict[str, Any]:
+        """The options of `task` before anything is given: the fields' defaults and its preset."""
+        if task not in self.tasks:
+            raise ConfigError(f"the {self.name} recipe has no task {task!r}; its tasks: {', '.join(self.tasks)}")
+        out = {name: opt.default for name, opt in specs(self.Options).items()}
+        preset = self.tasks[task]
+        if preset is not None:
+            out.update(check_layer(self.Options, self.presets[preset], f"preset {preset}", task))
+        out["task"] = task
+        return out
+
+    def options(self, given: dict[str, Any]) -> Any:
+        """Validated options: the defaults < the task's preset < `given` (which names the task, or
+        the recipe's first is meant)."""
+        task = given.get("task", next(iter(self.tasks)))
+        return self.Options(**{**self.defaults(task), **check_layer(self.Options, given, "options", task)})
+
+    def saved_options(self, saved: dict[str, Any]) -> Any:
+        """The options of a run's config.json, read leniently: what this version added takes its
+        default, and what an older version stored but this recipe does not declare is ignored."""
+        known = {f.name for f in fields(self.Options)}
+        return self.Options(**{k: v for k, v in saved.items() if k in known})
+
+    def train_config(self, options) -> TrainConfig:
+        return TrainConfig.of(options)
+
+    # --- training ------------------------------------------------------------------------------
+
+    @abstractmethod
+    def prepare(self, options, vocabs: dict[str, Vocabulary] | None = None) -> Prepared:
+        """Data, vocabularies (the run's own when given: resume and eval pass them), model, task."""
+
+    @abstractmethod
+    def describe(self, prepared: Prepared, options) -> str: ...
+
+    @abstractmethod
+    def format_metrics(self, metrics: dict) -> str: ...
+
+    # --- trained runs --------------------------------------------------------------------------
+
+    @abstractmethod
+    def rebuild(self, model_config: dict, vocabs: dict[str, Vocabulary]) -> nn.Module:
+        """The untrained model of a run's saved model config (`X.from_config`)."""
+
+    def predictor(self, model: nn.Module, vocabs: dict[str, Vocabulary], options) -> Any:
+        return None
+
+    def load(self, run: RunDir, weights: str = "best") -> Trained:
+        """A run directory's trained model (eval mode) and everything that goes with it."""
+        config = run.load_config()
+        task = config["options"].get("task")
+        if task not in self.tasks:
+            raise ConfigError(f"{run.path} is a {task!r} run, not a {self.kind}")
+        options = self.saved_options(config["options"])
+        vocabs = load_vocabs(run, self.vocabs, required=self.required_vocabs)
+        model = self.rebuild(config["model"], vocabs)
+        load_weights(model, run.weights(weights))
+        model.eval()
+        return Trained(self, model, self.predictor(model, vocabs, options), vocabs, options, config, run)
+
+    def evaluate(self, trained: Trained, split: str, data: str | None = None,
+                 batch_size: int | None = None) -> dict[str, float]:
+        """Metrics on a split of the run's data (or of `data`, a directory in the same format):
+        the task is rebuilt with the run's vocabularies and scores the trained model."""
+        changes: dict[str, Any] = {}
+        if data is not None:
+            changes["data"] = str(data)
+            if "dataset" in {f.name for f in fields(trained.options)}:
+                changes["dataset"] = None
+        if batch_size is not None:
+            changes["eval_batch_size"] = batch_size
+        prepared = self.prepare(replace(trained.options, **changes), vocabs=trained.vocabs)
+        if prepared.model.config() != trained.config["model"]:
+            raise CheckpointError(f"{trained.run.path}: the data's vocabularies no longer fit the saved model")
+        if split not in prepared.task.splits:
+            raise DataNotFoundError(f"the data has no {split!r} split")
+        return prepared.task.evaluate(trained.model, split)
+
+    def format_evaluation(self, split: str, metrics: dict) -> str:
+        return f"{split}: {self.format_metrics(metrics)}"
+
+    @abstractmethod
+    def predict(self, trained: Trained, inputs: list[str], options) -> Iterable[str]:
+        """Outputs for raw inputs, as text chunks (each line ends with its newline)."""
+
+    def explorer(self, trained: Trained, request: ExploreRequest):
+        raise ConfigError(f"rnnlab explore supports language models and taggers; {trained.run.path} is a "
+                          f"{trained.options.task!r} run")
+
+    def can_explore(self) -> bool:
+        return type(self).explorer is not Recipe.explorer
 
 
-def save_vocabs(run: RunDir, vocabs: dict[str, Vocabulary]) -> None:
-    for name, vocab in vocabs.items():
-        vocab.save(run.vocab_file(name))
-
-
-def load_vocabs(run: RunDir, names, required=()) -> dict[str, Vocabulary]:
-    """The run's saved vocabularies among `names` (a model may not use all of them); those in
-    `required` must be there."""
-    out = {}
-    for name in names:
-        path = run.vocab_file(name)
-        if path.is_file():
-            out[name] = Vocabulary.load(path)
-        elif name in required:
-            raise CheckpointError(f"{run.path} is incomplete: {path.name} is missing")
-    return out
-
-
-def fingerprint(value) -> str:
-    """A short hash of JSON-able data (examples of a split), to notice changed data on resume."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def split_sizes(n_train: int) -> tuple[int, int, int]:
-    """Built-in data: train, valid and test sizes (valid and test: a tenth, at least 200 — or as
-    many as train when that is fewer)."""
-    if n_train < 1:
-        raise ConfigError(f"train_examples must be >= 1, got {n_train}")
-    n = max(min(200, n_train), n_train // 10)
-    return n_train, n, n
-
-
-def check_cell(options: dict) -> None:
-    from rnnlab.cells.registry import CELLS
-    if options["cell"] not in CELLS:
-        raise ConfigError(f"unknown cell {options['cell']!r}; choose one of: {', '.join(CELLS)}")
-
-
-def check_data_options(options: dict, datasets, levels, file_level: str) -> None:
-    """Built-in data (`--dataset`, character level) or files (`--data`, `--level`), not a mix."""
-    if options["data"] is None:
-        if options["dataset"] is not None:
-            check_choice(options, "dataset", datasets)
-        if options["level"] not in (None, "char"):
-            raise ConfigError("the built-in data is character level; --level applies to --data files")
-    else:
-        if options["dataset"] is not None:
-            raise ConfigError("--dataset names built-in data; drop it when giving --data")
-        check_choice({"level": options["level"] or file_level}, "level", levels)
-
-
-def load_trained(run: RunDir, tasks, vocab_names, weights: str, build) -> tuple[Any, dict[str, Vocabulary], dict]:
-    """(model in eval mode, the vocabularies `vocab_names`, config) of a run made for one of `tasks`;
-    `build(model_config)` makes the untrained model."""
-    from rnnlab.train.checkpoint import load_weights
-    config = run.load_config()
-    task = config["options"].get("task")
-    if task not in tasks:
-        raise ConfigError(f"{run.path} is a {task!r} run, not a {tasks[0]} run")
-    vocabs = load_vocabs(run, vocab_names, required=vocab_names)
-    model = build(config["model"])
-    load_weights(model, run.weights(weights))
-    model.eval()
-    return model, vocabs, config
-
-
-def check_choice(options: dict, key: str, choices) -> None:
-    if options[key] not in choices:
-        raise ConfigError(f"{key} must be one of: {', '.join(map(str, choices))}; got {options[key]!r}")
+def parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -75,9 +75,7 @@ class RunDir:
         for key in ("options", "model", "data"):
             if not isinstance(config.get(key), dict):
                 raise CheckpointError(f"{self.config_path} is corrupt (no {key!r} section)")
-        from rnnlab.recipes.options import defaults  # options added since the run was made take their defaults
-        config["options"] = {**defaults(), **config["options"]}
-        return config
+        return config  # options added since the run was made take their defaults in Recipe.saved_options
 
     def update_options(self, options: dict) -> None:
         config = self.load_config()

@@ -5,10 +5,11 @@ from rnnlab.train.optim import clip_gradients, make_optimizer
 from rnnlab.train.schedule import Schedule
 from rnnlab.train.tbptt import Carry, TruncatedBPTT, Window
 from rnnlab.train.plots import plot_gradient_norms, plot_metrics, read_metrics
-from rnnlab.train.trainer import StepOutput, TrainConfig, Trainer, seed_everything
+from rnnlab.train.config import Options, TrainConfig, option
+from rnnlab.train.trainer import StepOutput, Trainer, seed_everything
 
 __all__ = [
-    "Trainer", "TrainConfig", "StepOutput", "seed_everything", "TruncatedBPTT", "Window", "Carry",
+    "Trainer", "TrainConfig", "Options", "option", "StepOutput", "seed_everything", "TruncatedBPTT", "Window", "Carry",
     "Schedule", "make_optimizer", "clip_gradients", "write_checkpoint", "read_checkpoint", "load_weights",
     "hidden_gradient_norms", "gradient_norm_table", "plot_gradient_norms", "plot_metrics", "read_metrics",
 ]

@@ -20,7 +20,6 @@ import math
 import signal
 import threading
 import time
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -28,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnlab.errors import CheckpointError, ConfigError, DivergedError
+from rnnlab.train.config import TrainConfig
 from rnnlab.train.checkpoint import read_checkpoint, rng_state, set_rng_state, write_checkpoint, write_tensors
 from rnnlab.train.metrics_log import MetricsLog
 from rnnlab.train.optim import clip_gradients, make_optimizer
@@ -39,52 +39,6 @@ class StepOutput(NamedTuple):
     tokens: int    # how many predictions the loss averages (for tokens/s and weighted means)
     carry: Any = None
     scale: float = 1.0  # the gradient is that of loss · scale (e.g. a sum over time steps)
-
-
-@dataclass
-class TrainConfig:
-    epochs: int = 10
-    optimizer: str = "adam"
-    lr: float = 2e-3
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-    clip_norm: float | None = 5.0
-    clip_value: float | None = None
-    schedule: str = "constant"        # constant | step | plateau
-    decay_factor: float = 0.5
-    decay_start: int = 4              # step: epochs at the base rate before decaying
-    plateau_patience: int = 0
-    early_stopping: int | None = None  # stop after this many epochs without a better validation metric
-    max_steps: int | None = None       # stop (resumably) after this many updates in total
-    max_time: float | None = None      # stop (resumably) after this many seconds in this invocation
-    checkpoint_every: int = 0          # also checkpoint every N updates (0: at epoch ends only)
-    log_every: int = 50                # updates per training row in metrics.jsonl
-    seed: int = 0
-
-    def __post_init__(self):
-        if self.epochs < 1:
-            raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
-        for name in ("clip_norm", "clip_value", "max_time"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ConfigError(f"{name} must be positive (or unset), got {value}")
-        for name in ("max_steps", "early_stopping"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigError(f"{name} must be >= 1 (or unset), got {value}")
-        if self.log_every < 1 or self.checkpoint_every < 0:
-            raise ConfigError("log_every must be >= 1 and checkpoint_every >= 0")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown training option(s) {unknown}; known: {sorted(known)}")
-        return cls(**data)
 
 
 def seed_everything(seed: int) -> None:

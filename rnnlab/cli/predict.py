@@ -1,0 +1,62 @@
+"""`rnnlab predict RUN_DIR [INPUT ...]`, and each recipe's own command for its runs (`rnnlab
+generate`, `tag`, `classify`, `translate`): raw inputs in, the run's outputs out.
+
+Inputs come from the arguments, or one per line from standard input when none are given (a
+command that takes no inputs, as generate, reads none). Outputs are printed as the recipe makes
+them, so a sample appears token by token. The options after RUN_DIR are the recipe's (`rnnlab
+predict RUN_DIR -h` lists them).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import torch
+
+from rnnlab.cli.inputs import read_inputs
+from rnnlab.cli.train import invoked
+from rnnlab.errors import ConfigError
+from rnnlab.recipes.options import add_flags, flag_values
+from rnnlab.recipes.recipe import Recipe
+from rnnlab.recipes.registry import commands, recipe_of
+from rnnlab.recipes.run_dir import RunDir
+
+
+def _add_common(p: argparse.ArgumentParser, recipe: Recipe | None, inputs: str | None) -> None:
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    if inputs:
+        p.add_argument("inputs", nargs="*", metavar=inputs, help="inputs (default: lines of stdin)")
+    p.add_argument("--weights", choices=("best", "last"), default="best", help="best validation or last checkpoint")
+    if recipe is not None:
+        add_flags(p, recipe.PredictOptions, switches=True)
+    p.set_defaults(func=run, recipe=recipe, rest_into="inputs" if inputs else None)
+
+
+def register(subparsers, argv=()) -> None:
+    for command, recipe in commands().items():
+        p = subparsers.add_parser(command, help=recipe.command_help, description=recipe.command_help)
+        _add_common(p, recipe, recipe.inputs)
+    p = subparsers.add_parser("predict", help="outputs of any trained run for raw inputs",
+                              description="The outputs of any trained run for raw inputs, made by the run's "
+                                          "recipe; `rnnlab predict RUN_DIR -h` lists that recipe's options.")
+    args = invoked(argv, "predict")
+    run = next((a for a in args or () if not a.startswith("-")), None)
+    _add_common(p, recipe_of(RunDir(run))[0] if run else None, "INPUT")
+
+
+@torch.no_grad()  # restores the caller's grad mode: the CLI can be called from Python
+def run(args: argparse.Namespace) -> int:
+    run_dir = RunDir(args.run_dir)
+    recipe, config = recipe_of(run_dir)
+    wanted = args.recipe or recipe
+    if recipe is not wanted:
+        raise ConfigError(f"{run_dir.path} is a {config['options'].get('task')!r} run, not a {wanted.kind}")
+    options = recipe.PredictOptions(**flag_values(args, recipe.PredictOptions))
+    given = getattr(args, "inputs", [])
+    inputs = read_inputs(given, recipe.command or "predict") if recipe.inputs else given
+    trained = recipe.load(run_dir, args.weights)
+    out = sys.stdout
+    for chunk in recipe.predict(trained, inputs, options):
+        out.write(chunk)
+        out.flush()
+    return 0
