@@ -64,7 +64,7 @@ def register(subparsers, argv=()) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.examples < 1 or args.max_tokens < 2:
         raise ConfigError("--examples must be >= 1 and --max-tokens >= 2")
-    from rnnlab.explore.app import is_loopback, make_server, url_of
+    from rnnlab.explore.http import is_loopback, make_server, url_of
     run_dir = RunDir(args.run_dir)
     recipe, config = recipe_of(run_dir)
     if not recipe.can_explore():  # before loading: the weights may not even fit

@@ -83,7 +83,7 @@ def _lm_examples(trained: Trained, request: ExploreRequest, level: str):
 
 
 def language_model_explorer(trained: Trained, request: ExploreRequest, level: str):
-    from rnnlab.explore.app import Explorer
+    from rnnlab.explore.service import Explorer
     vocab = trained.vocabs["vocab"]
     examples, hypotheses, source = _lm_examples(trained, request, level)
     check_known("explore", [ex for _, ex in examples], vocab)
@@ -118,7 +118,7 @@ def _tagger_examples(trained: Trained, request: ExploreRequest):
 
 
 def tagger_explorer(trained: Trained, request: ExploreRequest):
-    from rnnlab.explore.app import tagger_explorer as make
+    from rnnlab.explore.service import tagger_explorer as make
     path, m, filler = trained.run.path, trained.config["model"], trained.predictor
     if request.dataset:
         raise ConfigError(f"{request.flag} gives synthetic-task lines for a character language model; {path} is a "

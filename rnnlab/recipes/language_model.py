@@ -183,10 +183,3 @@ class LanguageModelRecipe(Recipe):
 
 
 RECIPE = LanguageModelRecipe()
-
-
-def load(run, weights: str = "best") -> tuple[LanguageModel, Vocabulary, dict]:
-    """(model, vocabulary, config): the function API of rnnlab 0.1, kept for scripts that use it;
-    `RECIPE.load(run)` returns the common `Trained`."""
-    trained = RECIPE.load(run, weights)
-    return trained.model, trained.vocabs["vocab"], trained.config

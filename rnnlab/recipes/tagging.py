@@ -59,8 +59,6 @@ class TagOptions(Options):
 
 def load_examples(options) -> tuple[dict[str, list[TaggedExample]], dict]:
     """The tagged sentences of each split, and where they came from (with fingerprints)."""
-    if isinstance(options, dict):  # a config.json's options (the function API of rnnlab 0.1)
-        options = RECIPE.saved_options(options)
     if options.data is None:
         n_train, n_valid, n_test = split_sizes(options.train_examples or 2000)
         splits = flight_corpus(n_train, n_valid, n_test, seed=options.data_seed)
@@ -175,10 +173,3 @@ class TaggingRecipe(Recipe):
 
 
 RECIPE = TaggingRecipe()
-
-
-def load(run, weights: str = "best") -> tuple[Tagger, SlotFiller, dict]:
-    """(tagger, slot filler, config): the function API of rnnlab 0.1, kept for scripts that use it;
-    `RECIPE.load(run)` returns the common `Trained`."""
-    trained = RECIPE.load(run, weights)
-    return trained.model, trained.predictor, trained.config

@@ -35,9 +35,10 @@ def lm_run(tmp_path_factory):
 
 def make_explorer(run_dir):
     from rnnlab.explore.service import Explorer
-    from rnnlab.recipes import language_model as recipe
+    from rnnlab.recipes import recipe_for
     from rnnlab.recipes.run_dir import RunDir
-    model, vocab, _ = recipe.load(RunDir(run_dir))
+    trained = recipe_for("lm-char").load(RunDir(run_dir))
+    model, vocab = trained.model, trained.vocabs["vocab"]
     examples = [(f"{TASK} {k + 1}", list(line)) for k, line in enumerate(synthetic_sequences(TASK, 12, seed=1))]
     return Explorer(model, vocab, "char", examples, hypotheses=dataset_hypotheses(TASK),
                     about={"run": str(run_dir), "model": "2 × 16 lstm", "source": f"task {TASK}"})
@@ -59,10 +60,11 @@ def make_tagger_explorer(run_dir, n: int = 6):
     """The tagger's explorer on its first `n` validation sentences (with gold tags); also returns the
     `SlotFiller` and those sentences."""
     from rnnlab.explore.service import tagger_explorer
-    from rnnlab.recipes import tagging
+    from rnnlab.recipes import recipe_for, tagging
     from rnnlab.recipes.run_dir import RunDir
-    model, filler, config = tagging.load(RunDir(run_dir))
-    valid = tagging.load_examples(config["options"])[0]["valid"][:n]
+    trained = recipe_for("tagging").load(RunDir(run_dir))
+    model, filler = trained.model, trained.predictor
+    valid = tagging.load_examples(trained.options)[0]["valid"][:n]
     explorer = tagger_explorer(model, filler, [(f"valid {k + 1}", ex) for k, ex in enumerate(valid)],
                                about={"run": str(run_dir), "model": "1 × 8 bidirectional lstm tagger"})
     return explorer, filler, valid
