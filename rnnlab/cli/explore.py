@@ -27,7 +27,6 @@ import sys
 import torch
 
 from rnnlab.errors import ConfigError
-from rnnlab.recipes.explorers import split_examples  # noqa: F401  (part of this command's API)
 from rnnlab.recipes.recipe import ExploreRequest
 from rnnlab.recipes.registry import recipe_of
 from rnnlab.recipes.run_dir import RunDir

@@ -58,10 +58,3 @@ def test_cli_exports_a_page(lm_run, tmp_path):
     assert explore(str(lm_run), "--task", "counting", "--examples", "3", "--export", str(out)) == 0
     with pytest.raises(ConfigError, match="unknown synthetic task 'nope'"):
         explore(str(lm_run), "--task", "nope", "--export", str(out))
-
-
-def test_split_examples():
-    from rnnlab.cli.explore import split_examples
-    assert split_examples("ab\ncd\n\n\nef\n", "char", 10, 100) == [list("ab\ncd\n"), list("ef\n")]
-    assert split_examples("the cat\na dog\n", "word", 10, 100) == [["the", "cat", "<eos>"], ["a", "dog", "<eos>"]]
-    assert split_examples("abcdefg", "char", 2, 3) == [list("abc"), list("def")]  # cut, at most 2
