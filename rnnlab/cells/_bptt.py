@@ -1,8 +1,8 @@
 """Pieces shared by the hand-derived BPTT Functions (elman_bptt, lstm_bptt, gru_bptt).
 
 Every kernel has the same frame: a non-recurrent input part X = W x + b for all T·B rows in one
-GEMM, a loop over the steps that keeps what the backward needs in whole-sequence buffers (saved
-with ctx.save_for_backward, LayerNorm statistics included), padded steps that keep the old state
+GEMM, a loop over the steps that keeps what the backward needs (all of it saved with
+ctx.save_for_backward, LayerNorm statistics included), padded steps that keep the old state
 (m_t = 0), and a backward that walks the steps in reverse and then forms each weight gradient as
 one GEMM or one reduction over all steps. The activation functions, their fused backward kernels
 and their derivatives come from the one table in activations.py.
@@ -15,7 +15,6 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rnnlab.cells.activations import aten
 
 
 def input_part(x: Tensor, W: Tensor | None, b: Tensor | None) -> Tensor:
@@ -97,27 +96,31 @@ def weight_gradient(dV: Tensor, Hs: Tensor, h0: Tensor) -> Tensor:
 
 
 class LayerNormStats:
-    """v̂ = normalize(v) = (v - μ) ⊙ rstd over the last dim, rstd = 1/√(var + ε), per step, written
-    into whole-sequence buffers `vhat` (T, B, G) and `rstd` (T, B, 1) that the forward saves with
-    ctx.save_for_backward like every other saved tensor."""
+    """v̂ = normalize(v) = (v - μ) ⊙ rstd over the last dim, rstd = 1/√(var + ε), step by step; `saved()`
+    stacks the v̂ (T, B, G) and rstd (T, B, 1) of all steps for ctx.save_for_backward, like every
+    other saved tensor. (Fresh per-step results stacked once beat writing each into a buffer: the
+    out= form of layer_norm and a copy per step each cost more than the one stack.)"""
 
-    def __init__(self, like: Tensor, T: int, B: int, G: int, eps: float):
-        self.vhat, self.rstd = like.new_empty(T, B, G), like.new_empty(T, B, 1)
-        self._vhat, self._rstd = self.vhat.unbind(0), self.rstd.unbind(0)
-        self._mean = like.new_empty(B, 1)  # scratch: μ is not needed afterwards
+    def __init__(self, like: Tensor, B: int, G: int, eps: float):
         self.shape, self.eps = [G], eps
+        self.empty = like.new_empty(0, B, G), like.new_empty(0, B, 1)  # what a sequence of no steps saves
+        self.vhat: list[Tensor] = []
+        self.rstd: list[Tensor] = []
 
-    def __call__(self, t: int, v: Tensor) -> Tensor:
-        """v̂_t for step t (B, G), kept with its rstd_t."""
-        aten.native_layer_norm.out(
-            v, self.shape, None, None, self.eps, out0=self._vhat[t], out1=self._mean, out2=self._rstd[t]
-        )
-        return self._vhat[t]
+    def __call__(self, v: Tensor) -> Tensor:
+        """v̂ for the next step (B, G), kept with its rstd."""
+        vhat, _, rstd = torch.native_layer_norm(v, self.shape, None, None, self.eps)
+        self.vhat.append(vhat)
+        self.rstd.append(rstd)
+        return vhat
+
+    def saved(self) -> tuple[Tensor, Tensor]:
+        return (torch.stack(self.vhat), torch.stack(self.rstd)) if self.vhat else self.empty
 
 
 def saved_stats(stats: LayerNormStats | None) -> tuple[Tensor | None, Tensor | None]:
     """(v̂, rstd) of all steps for ctx.save_for_backward, or (None, None) without LayerNorm."""
-    return (stats.vhat, stats.rstd) if stats is not None else (None, None)
+    return stats.saved() if stats is not None else (None, None)
 
 
 def normalize_backward(dvhat: Tensor, vhat: Tensor, rstd: Tensor, scratch: Tensor) -> Tensor:

@@ -51,16 +51,16 @@ class RecurrentTerm:
     """out = c + U h, or c + γ ⊙ û, û = normalize(U h), with LayerNorm (c: a tensor or None; out may
     be c), per step; with LayerNorm `stats` keeps û and rstd of every step for the backward."""
 
-    def __init__(self, U: Tensor, gain: Tensor | None, eps: float, T: int, B: int):
+    def __init__(self, U: Tensor, gain: Tensor | None, eps: float, B: int):
         self.Ut = U.t().contiguous()  # (GEMMs with it run ~10% faster than through the transposed view)
         self.gain = gain
-        self.stats = LayerNormStats(U, T, B, U.shape[0], eps) if gain is not None else None
+        self.stats = LayerNormStats(U, B, U.shape[0], eps) if gain is not None else None
         self.v = U.new_empty(B, U.shape[0]) if gain is not None else None  # scratch: U h
 
-    def __call__(self, t: int, h: Tensor, c: Tensor | None, out: Tensor) -> Tensor:
+    def __call__(self, h: Tensor, c: Tensor | None, out: Tensor) -> Tensor:
         if self.gain is None:  # c + U h
             return torch.mm(h, self.Ut, out=out) if c is None else torch.addmm(c, h, self.Ut, out=out)
-        vhat = self.stats(t, torch.mm(h, self.Ut, out=self.v))  # û = normalize(U h)
+        vhat = self.stats(torch.mm(h, self.Ut, out=self.v))  # û = normalize(U h)
         return torch.mul(vhat, self.gain, out=out) if c is None else torch.addcmul(c, vhat, self.gain, out=out)
 
 
@@ -86,7 +86,7 @@ class GRUResetAfter(torch.autograd.Function):
         new = lambda *shape: G.new_empty(shape)
         Hs = new(T, B, H)  # h_t: the state after each step (and the output where there is no mask)
         N = new(T, B, H)  # n
-        u = RecurrentTerm(U, g_hh, eps, T, B)
+        u = RecurrentTerm(U, g_hh, eps, B)
         u_t, h_new = new(B, H3), new(B, H)  # scratch: u, h̃_t when masked
         u_rz, u_n = u_t[:, : 2 * H], u_t[:, 2 * H :]
         # per-step views
@@ -95,7 +95,7 @@ class GRUResetAfter(torch.autograd.Function):
         h = h0
         for t in range(T):
             r, z, n = Rs[t], Zs[t], Ns[t]
-            u(t, h, b_hh, out=u_t)  # u = U h_{t-1} + b_hh  (or γ_hh ⊙ û + b_hh)
+            u(h, b_hh, out=u_t)  # u = U h_{t-1} + b_hh  (or γ_hh ⊙ û + b_hh)
             RZ[t].add_(u_rz).sigmoid_()  # r, z = σ(X_rz + u_rz)
             torch.addcmul(X_n[t], r, u_n, out=n).tanh_()  # n = tanh(X_n + r ⊙ u_n)
             X_n[t].copy_(u_n)  # (X_n is spent: keep u_n in its place)
@@ -162,8 +162,8 @@ class GRUResetBefore(torch.autograd.Function):
         new = lambda *shape: A.new_empty(shape)
         Hs = new(T, B, H)  # h_t: the state after each step (and the output where there is no mask)
         RH = new(T, B, H)  # r ⊙ h_{t-1}, what U_n sees
-        u_rz = RecurrentTerm(U[: 2 * H], g_hh, eps_hh, T, B)
-        u_n = RecurrentTerm(U[2 * H :], g_hn, eps_hn, T, B)
+        u_rz = RecurrentTerm(U[: 2 * H], g_hh, eps_hh, B)
+        u_n = RecurrentTerm(U[2 * H :], g_hn, eps_hn, B)
         h_new = new(B, H)  # scratch: h̃_t when masked
         # per-step views
         (A_rz, Ns), (Rs, Zs, _), RHs, H_new = per_step(A, 2 * H, H), per_step(A, H, H, H), per_step(RH), per_step(Hs)
@@ -171,8 +171,8 @@ class GRUResetBefore(torch.autograd.Function):
         h = h0
         for t in range(T):
             r, z, n = Rs[t], Zs[t], Ns[t]
-            u_rz(t, h, A_rz[t], out=A_rz[t]).sigmoid_()  # r, z = σ(X_rz + U_rz h_{t-1})  (or γ_hh ⊙ û)
-            u_n(t, torch.mul(r, h, out=RHs[t]), n, out=n).tanh_()  # n = tanh(X_n + U_n (r ⊙ h_{t-1}))
+            u_rz(h, A_rz[t], out=A_rz[t]).sigmoid_()  # r, z = σ(X_rz + U_rz h_{t-1})  (or γ_hh ⊙ û)
+            u_n(torch.mul(r, h, out=RHs[t]), n, out=n).tanh_()  # n = tanh(X_n + U_n (r ⊙ h_{t-1}))
             torch.lerp(n, h, z, out=H_new[t] if mask is None else h_new)  # h̃_t = n + z ⊙ (h_{t-1} - n)
             if mask is not None:  # a padded step keeps the old state (where: exact)
                 torch.where(valid[t], h_new, h, out=H_new[t])  # h_t = m_t ? h̃_t : h_{t-1}

@@ -56,8 +56,8 @@ class LSTMScan(torch.autograd.Function):
         S = new(T, B, H)  # s = ψ(n)
         K = new(T, B, H) if proj else None  # k = o ⊙ s, what W_hr sees
         # û = normalize(U h_{t-1}) and n̂ = normalize(c̃_t) with their rstd, every step, saved for the backward
-        ln_hh = LayerNormStats(x, T, B, 4 * H, eps_hh) if g_hh is not None else None
-        ln_c = LayerNormStats(x, T, B, H, eps_c) if g_c is not None else None
+        ln_hh = LayerNormStats(x, B, 4 * H, eps_hh) if g_hh is not None else None
+        ln_c = LayerNormStats(x, B, H, eps_c) if g_c is not None else None
         Uh = new(B, 4 * H)  # scratch: U h_{t-1}
         p_if = torch.stack([p_i, p_f]) if peephole else None  # (2, H): i and f peek in one op
         Ut = U.t()
@@ -70,7 +70,7 @@ class LSTMScan(torch.autograd.Function):
             h, c, c_new, s = hs[t], cs[t], cs[t + 1], ss[t]
             a, i, f, g, o = a_s[t], i_s[t], f_s[t], g_s[t], o_s[t]
             if ln_hh is not None:  # a = X + γ_hh ⊙ û,  û = normalize(U h_{t-1})
-                a.addcmul_(ln_hh(t, torch.mm(h, Ut, out=Uh)), g_hh)
+                a.addcmul_(ln_hh(torch.mm(h, Ut, out=Uh)), g_hh)
             else:  # a = X + U h_{t-1}
                 a.addmm_(h, Ut)
             if peephole:  # i and f peek at c_{t-1}
@@ -82,7 +82,7 @@ class LSTMScan(torch.autograd.Function):
                 o.addcmul_(c_new, p_o)
             torch.sigmoid(o, out=o)  # o = σ(a_o + p_o ⊙ c̃_t)
             if ln_c is not None:  # s = ψ(γ_c ⊙ n̂ + β_c),  n̂ = normalize(c̃)
-                act_s(torch.addcmul(b_c, ln_c(t, c_new), g_c, out=s), s)
+                act_s(torch.addcmul(b_c, ln_c(c_new), g_c, out=s), s)
             else:  # s = ψ(c̃)
                 act_s(c_new, s)
             if proj:  # h̃ = W_hr (o ⊙ s)
