@@ -68,7 +68,7 @@ class ElmanScan(torch.autograd.Function):
         f_backward = ACTIVATIONS[ctx.activation].backward
         # one buffer: dA[t] collects ∂L/∂h_t (from y_t, then from step t+1) and is then turned,
         # in place, into ∂L/∂a_t (= ∂L/∂X_t)
-        dA = incoming_gradient(dY, dh_T, mask)
+        dA = incoming_gradient(dY, dh_T, mask)  # ∂L/∂h_t = m_t ∂L/∂y_t (+ ∂L/∂h_T at t = T)
         dh0 = torch.zeros_like(h0)
         dAs, H_new = [*per_step(dA), dh0], per_step(Hs)  # per-step views; dAs[-1] is ∂L/∂h_0
         ms, not_ms = step_masks(mask) or (None, None)  # (B, 1) per step: m_t, 1 - m_t

@@ -132,7 +132,7 @@ class GRUResetAfter(torch.autograd.Function):
             if mask is not None:
                 mask_backward_(dh, dh_prev, ms[t], not_ms[t])  # ∂L/∂h̃_t = m_t ∂L/∂h_t, the rest to h_{t-1}
             # ∂L/∂z, ∂L/∂a_n = ∂L/∂n ⊙ (1 - n²) over ∂L/∂h_t (spent), ∂L/∂h_{t-1} += z ⊙ ∂L/∂h̃_t
-            da_n = update_backward(dh, dh_prev, H_prev[t], Zs[t], Ns[t], dz, dn, dh)
+            da_n = update_backward(dh, dh_prev, H_prev[t], Zs[t], Ns[t], dz, dn, dh)  # (h̃ = lerp(n, h_{t-1}, z))
             torch.mul(da_n, U_n[t], out=dr)  # ∂L/∂r = ∂L/∂a_n ⊙ u_n
             sigmoid_backward(drz, RZ[t], dG_rz[t])  # ∂L/∂u_rz = ∂L/∂a_rz = ∂L/∂(r, z) ⊙ σ'
             torch.mul(da_n, r, out=dG_n[t])  # ∂L/∂u_n = ∂L/∂a_n ⊙ r
@@ -145,7 +145,7 @@ class GRUResetAfter(torch.autograd.Function):
         dg_hh = diagonal_gradient(dG, Vhat) if need_g else None  # ∂L/∂γ_hh = Σ_t ∂L/∂u ⊙ û
         dX = dG  # ∂L/∂X = [∂L/∂a_rz, ∂L/∂a_n]: dG's first 2H, and (dG done with) ∂L/∂a_n in its place
         dX[..., 2 * H :] = dH
-        dx, dW_ih, db_ih = input_part_backward(dX, x, W_ih, (need_x, need_W_ih, need_b_ih))
+        dx, dW_ih, db_ih = input_part_backward(dX, x, W_ih, (need_x, need_W_ih, need_b_ih))  # from ∂L/∂X
         return dx, dW_ih, db_ih, dh0, None, dU, db_hh, dg_hh, None
 
 
@@ -207,7 +207,7 @@ class GRUResetBefore(torch.autograd.Function):
             if mask is not None:
                 mask_backward_(dh, dh_prev, ms[t], not_ms[t])  # ∂L/∂h̃_t = m_t ∂L/∂h_t, the rest to h_{t-1}
             # ∂L/∂z, ∂L/∂u_n = ∂L/∂a_n = ∂L/∂n ⊙ (1 - n²), ∂L/∂h_{t-1} += z ⊙ ∂L/∂h̃_t
-            da_n = update_backward(dh, dh_prev, H_prev[t], Zs[t], Ns[t], dz, dn, dA_n[t])
+            da_n = update_backward(dh, dh_prev, H_prev[t], Zs[t], Ns[t], dz, dn, dA_n[t])  # (h̃ = lerp(n, h_{t-1}, z))
             if ln:  # ∂L/∂(U_n rh) = normalize_backward(∂L/∂u_n ⊙ γ_hn)
                 normalize_backward(torch.mul(da_n, g_hn, out=dV_n[t]), Nh[t], Nr[t], scratch[:, :H])
             torch.mm(dV_n[t], U_n, out=drh)  # ∂L/∂(r ⊙ h) = ∂L/∂(U_n rh) U_n
@@ -228,7 +228,7 @@ class GRUResetBefore(torch.autograd.Function):
             dg_hh = diagonal_gradient(dA[..., : 2 * H], Vhat)  # ∂L/∂γ_hh = Σ_t ∂L/∂u_rz ⊙ û_rz
         if need_g_hn:
             dg_hn = diagonal_gradient(dA[..., 2 * H :], Nhat)  # ∂L/∂γ_hn = Σ_t ∂L/∂u_n ⊙ û_n
-        dx, dW_ih, db = input_part_backward(dA, x, W_ih, (need_x, need_W_ih, need_b))
+        dx, dW_ih, db = input_part_backward(dA, x, W_ih, (need_x, need_W_ih, need_b))  # from ∂L/∂X = ∂L/∂a
         return dx, dW_ih, db, dh0, None, dU, dg_hh, dg_hn, None, None
 
 

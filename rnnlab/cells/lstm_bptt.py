@@ -157,10 +157,10 @@ class LSTMScan(torch.autograd.Function):
                 dc.mul_(f)  # ∂L/∂c_{t-1} = ∂L/∂c̃_t ⊙ f  (dct is dc)
             else:
                 dc.addcmul_(dct, f)  # ∂L/∂c_{t-1} += ∂L/∂c̃_t ⊙ f
-            if peephole:  # ∂L/∂c_{t-1} += ∂L/∂a_i ⊙ p_i + ∂L/∂a_f ⊙ p_f
-                dc.addcmul_(dai, p_i).addcmul_(daf, p_f)
-            if ln_hh:  # ∂L/∂(U h_{t-1}) = (∂û/∂(U h))ᵀ (∂L/∂a ⊙ γ_hh)
-                normalize_backward(torch.mul(da_s[t], g_hh, out=dUh_s[t]), Uh_s[t], Ur_s[t], scratch_hh)
+            if peephole:
+                dc.addcmul_(dai, p_i).addcmul_(daf, p_f)  # ∂L/∂c_{t-1} += ∂L/∂a_i ⊙ p_i + ∂L/∂a_f ⊙ p_f
+            if ln_hh:  # a = X + γ_hh ⊙ û: ∂L/∂(U h_{t-1}) = (∂û/∂(U h))ᵀ (∂L/∂a ⊙ γ_hh)
+                normalize_backward(torch.mul(da_s[t], g_hh, out=dUh_s[t]), Uh_s[t], Ur_s[t], scratch_hh)  # (as above)
             if mask is None:
                 torch.mm(dUh_s[t], U, out=dh)  # ∂L/∂h_{t-1} = Uᵀ ∂L/∂(U h_{t-1})
             else:
