@@ -1,7 +1,7 @@
 """What every rnnlab cell is: an `nn.Module` that advances one time step.
 
     out_t, state = cell(x_t, state)        # x_t: (B, input_size)
-    state = cell.init_state(batch)         # zeros, or whatever the cell starts from
+    state = cell.init_state(batch, device, dtype)     # zeros, or whatever the cell starts from
     out_t, state, internals = cell.step(x_t, state)   # the same step, plus named internal values
 
 `internals` maps the names in `cell.internals` (an LSTM's "i", "f", "g", "o", "c"; a GRU's "r",
@@ -22,6 +22,17 @@ from rnnlab.cells._state import State
 
 
 class RecurrentCell(nn.Module):
+    """The cell contract: one time step of a recurrent network (see the module docstring).
+
+    x_t (B, input_size) → out_t (B, output_size); the state is what `init_state(B, device, dtype)`
+    returns (a tensor or a nested tuple of tensors, each leaf (B, ·)) and what each step returns.
+    `step(x_t, state)` → (out_t, state, internals), internals a dict from the names in
+    `cell.internals` to (B, units) tensors; `cell(x_t, state)` is the same step without them.
+    A subclass implements `step` (forward follows) or, with no internals, just `forward`.
+    Cells with a hand-derived BPTT also offer `fused_scan(x (T, B, D), state, mask (T, B) | None)`
+    → (outputs (T, B, output_size), final state), or None where it does not apply.
+    """
+
     input_size: int
     hidden_size: int
     internals: tuple[str, ...] = ()  # names of the values `step` reports besides out_t and the state
@@ -39,9 +50,21 @@ class RecurrentCell(nn.Module):
 
     def step(self, x_t: Tensor, state: State) -> tuple[Tensor, State, dict[str, Tensor]]:
         """One step like `cell(x_t, state)`, plus the internal values named in `internals`, each
-        (B, units). A cell with internals implements `step` and lets `forward` call it."""
+        (B, units). A cell with internals implements `step` and inherits `forward`."""
         out, state = self(x_t, state)
         return out, state, {}
+
+    def forward(self, x_t: Tensor, state: State) -> tuple[Tensor, State]:
+        """(out_t, new state): `step` without the internals."""
+        if type(self).step is RecurrentCell.step:  # neither overridden: step would call forward again
+            raise NotImplementedError(f"{type(self).__name__} must implement step or forward")
+        out, state, _ = self.step(x_t, state)
+        return out, state
+
+    def carried(self, state: State) -> dict[str, Tensor]:
+        """The internals that are leaves of the state, read from `state` (an LSTM's {"c": c}): a
+        wrapper that changes the carried state reports these from the state it carries."""
+        return {}
 
     def reset_parameters(self) -> None:
         """torch.nn's initialisation for recurrent cells: U(-1/√H, 1/√H) for every parameter."""

@@ -19,6 +19,13 @@ from rnnlab.cells.wrapper import CellWrapper
 
 
 class DeepTransition(CellWrapper):
+    """An MLP of `depth` tanh (or `activation`) layers on `cell`'s new hidden vector, fed back.
+
+    `cell`'s output and state widths must match (n). Parameters `layers.k.weight` (n, n),
+    `layers.k.bias` (n). State: the inner cell's with the hidden vector replaced by the MLP's
+    output. step: out_t = that vector (B, n); internals are the inner cell's.
+    """
+
     def __init__(self, cell: RecurrentCell, depth: int = 1, activation: str = "tanh"):
         super().__init__(cell)
         if depth < 1:
@@ -29,18 +36,25 @@ class DeepTransition(CellWrapper):
         self.activation = check_activation(activation)
         self.layers = nn.ModuleList(nn.Linear(n, n) for _ in range(depth))
 
-    def forward(self, x_t: Tensor, state):
-        _, new = self.cell(x_t, state)
+    def step(self, x_t: Tensor, state):
+        _, new, internals = self.cell.step(x_t, state)
         h = hidden_of(new)
         for layer in self.layers:
             h = ACTIVATIONS[self.activation](layer(h))
-        return h, replace_hidden(new, h)
+        return h, replace_hidden(new, h), internals
 
     def extra_repr(self) -> str:
         return f"depth={len(self.layers)}, activation={self.activation!r}"
 
 
 class DeepOutput(CellWrapper):
+    """An MLP from `cell`'s output to out_t, widths `sizes` (hidden layers squashed, the last linear).
+
+    Parameters `layers.k.weight`, `layers.k.bias` (torch.nn.Linear's); output_size = sizes[-1].
+    State and internals: the inner cell's, untouched. `fused_scan` runs the inner cell's fused
+    scan and the MLP over all steps at once.
+    """
+
     def __init__(self, cell: RecurrentCell, sizes: Sequence[int], activation: str = "tanh"):
         super().__init__(cell)
         if not sizes:
@@ -61,9 +75,9 @@ class DeepOutput(CellWrapper):
                 h = ACTIVATIONS[self.activation](h)
         return h
 
-    def forward(self, x_t: Tensor, state):
-        out, new = self.cell(x_t, state)
-        return self.head(out), new
+    def step(self, x_t: Tensor, state):
+        out, new, internals = self.cell.step(x_t, state)
+        return self.head(out), new, internals
 
     def fused_scan(self, x: Tensor, state, mask: Tensor | None):
         inner = getattr(self.cell, "fused_scan", None)

@@ -14,6 +14,14 @@ from rnnlab.cells.base import RecurrentCell
 
 
 class ElmanCell(RecurrentCell):
+    """Elman cell: h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), torch.nn.RNNCell's parameters.
+
+    ElmanCell(input_size D, hidden_size H, activation="tanh" (or "relu", "sigmoid", "identity"),
+    bias=True). weight_ih (H, D), weight_hh (H, H), bias_ih, bias_hh (H). State h (B, H);
+    out_t = h_t; no internals. `fused_scan(x (T, B, D), h0, mask (T, B) or None)` → (y (T, B, H),
+    h_T) runs the whole sequence through the hand-derived BPTT of elman_bptt.py.
+    """
+
     def __init__(self, input_size: int, hidden_size: int, activation: str = "tanh", bias: bool = True):
         super().__init__()
         self.input_size, self.hidden_size = input_size, hidden_size

@@ -7,8 +7,9 @@ Forward, per step, with the names of elman.py:
     h̃_t = f(a_t)
     h_t = m_t ? h̃_t : h_{t-1};   y_t = m_t h_t    (m: the mask, all ones without one)
 
-Backward, walking the steps in reverse. f' is taken from the output, as in activations.DERIVATIVES
-(tanh' = 1 - h², σ' = h(1 - h), relu' = [h > 0], identity' = 1), so the forward keeps only h:
+Backward, walking the steps in reverse. f' is taken from the output by the fused backward of
+activations.py's table (tanh' = 1 - h², σ' = h(1 - h), relu' = [h > 0], identity' = 1), so the
+forward keeps only h:
 
     ∂L/∂h_t     = m_t ∂L/∂y_t + ∂L/∂h_t from step t+1
     ∂L/∂a_t     = m_t ∂L/∂h_t ⊙ f'(a_t)
@@ -28,80 +29,59 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnlab.cells._bptt import BACKWARD
-
-
-# a ↦ f(a) in place, so the loop allocates nothing
-ACTIVATE_ = {
-    "tanh": torch.tanh_,
-    "sigmoid": torch.sigmoid_,
-    "relu": torch.relu_,
-    "identity": lambda a: a,
-}
-
+from rnnlab.cells._bptt import (
+    incoming_gradient, input_part, input_part_backward, mask_backward_, masked_outputs, per_step, step_masks,
+    weight_gradient,
+)
+from rnnlab.cells.activations import ACTIVATIONS
 
 
 class ElmanScan(torch.autograd.Function):
-    """(x, W_ih, b, h0, mask, W_hh) -> (y, h_T), b = b_ih + b_hh (b_hh only shifts a_t) or None."""
+    """(x, W_ih, b, h0, mask, W_hh, activation) -> (y, h_T), b = b_ih + b_hh (b_hh only shifts a_t) or None."""
 
     @staticmethod
     def forward(ctx, x, W_ih, b, h0, mask, W_hh, activation):
-        T, B, D = x.shape
-        x2 = x.reshape(T * B, D)
         # X for all steps in one GEMM; step t overwrites X_t with h_t (on CPU the first touch of a
         # fresh buffer costs about as much as the arithmetic)
-        Hs = (torch.mm(x2, W_ih.t()) if b is None else torch.addmm(b, x2, W_ih.t())).view(T, B, -1)
-        H = Hs.shape[2]
-        f = ACTIVATE_[activation]
-        H_new = Hs.unbind(0)  # per-step views: X_t, then h_t
+        Hs = input_part(x, W_ih, b)
+        T, B, H = Hs.shape
+        f = ACTIVATIONS[activation].into
+        H_new = per_step(Hs)  # per-step views: X_t, then h_t
         h_new = Hs.new_empty(B, H)  # scratch: h̃_t when masked
-        valid = (mask.unsqueeze(-1) != 0).unbind(0) if mask is not None else None  # (B, 1) per step
+        valid = step_masks(mask, boolean=True)  # (B, 1) per step
         Wt = W_hh.t().contiguous()  # (GEMMs with it run ~10% faster than through the transposed view)
         h = h0
         for t in range(T):
-            f(torch.addmm(H_new[t], h, Wt, out=H_new[t] if mask is None else h_new))  # h̃_t = f(X_t + W_hh h_{t-1})
+            a = torch.addmm(H_new[t], h, Wt, out=H_new[t] if mask is None else h_new)  # a_t = X_t + W_hh h_{t-1}
+            f(a, a)  # h̃_t = f(a_t)
             if mask is not None:  # a padded step keeps the old state (where: exact)
-                torch.where(valid[t], h_new, h, out=H_new[t])
+                torch.where(valid[t], h_new, h, out=H_new[t])  # h_t = m_t ? h̃_t : h_{t-1}
             h = H_new[t]
         ctx.save_for_backward(x, W_ih, h0, Hs, mask, W_hh)
         ctx.activation = activation
-        Y = Hs if mask is None else Hs * mask.unsqueeze(-1)
-        return Y, Hs[-1].clone()
+        return masked_outputs(Hs, mask), Hs[-1].clone()  # y_t = m_t h_t, h_T
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dY, dh_T):
         x, W_ih, h0, Hs, mask, W_hh = ctx.saved_tensors
-        T, B, H = Hs.shape
-        f_backward = BACKWARD[ctx.activation]
+        f_backward = ACTIVATIONS[ctx.activation].backward
         # one buffer: dA[t] collects ∂L/∂h_t (from y_t, then from step t+1) and is then turned,
         # in place, into ∂L/∂a_t (= ∂L/∂X_t)
-        dA = dY.clone(memory_format=torch.contiguous_format)
-        if mask is not None:
-            dA.mul_(mask.unsqueeze(-1))  # y_t = m_t h_t
-        dA[-1] += dh_T
+        dA = incoming_gradient(dY, dh_T, mask)  # ∂L/∂h_t = m_t ∂L/∂y_t (+ ∂L/∂h_T at t = T)
         dh0 = torch.zeros_like(h0)
-        dAs, H_new = [*dA.unbind(0), dh0], Hs.unbind(0)  # per-step views; dAs[-1] is ∂L/∂h_0
-        if mask is not None:  # (B, 1) per step: m_t, 1 - m_t
-            ms, not_ms = mask.unsqueeze(-1).unbind(0), (1 - mask).unsqueeze(-1).unbind(0)
-        for t in reversed(range(T)):
+        dAs, H_new = [*per_step(dA), dh0], per_step(Hs)  # per-step views; dAs[-1] is ∂L/∂h_0
+        ms, not_ms = step_masks(mask) or (None, None)  # (B, 1) per step: m_t, 1 - m_t
+        for t in reversed(range(dA.shape[0])):
             da, dh_prev = dAs[t], dAs[t - 1]
-            if mask is not None:  # only a valid step's h̃_t reaches the loss; a padded one hands ∂L/∂h_t to h_{t-1}
-                dh_prev.addcmul_(da, not_ms[t])  # ∂L/∂h_{t-1} += (1 - m_t) ∂L/∂h_t
-                da.mul_(ms[t])  # ∂L/∂h̃_t = m_t ∂L/∂h_t
-            if ctx.activation != "identity":
-                f_backward(da, H_new[t], da)  # ∂L/∂a_t = ∂L/∂h̃_t ⊙ f'(a_t)
+            if mask is not None:
+                mask_backward_(da, dh_prev, ms[t], not_ms[t])  # ∂L/∂h̃_t = m_t ∂L/∂h_t, the rest to h_{t-1}
+            f_backward(da, H_new[t], da)  # ∂L/∂a_t = ∂L/∂h̃_t ⊙ f'(a_t)
             dh_prev.addmm_(da, W_hh)  # ∂L/∂h_{t-1} += ∂L/∂a_t W_hh
         need_x, need_W_ih, need_b, _, _, need_W_hh, _ = ctx.needs_input_grad
-        dA2 = dA.view(T * B, H)
-        dW_hh = None
-        if need_W_hh:  # ∂L/∂W_hh = Σ_t ∂L/∂a_tᵀ h_{t-1}: steps 1..T-1 in one GEMM, plus step 0's
-            dW_hh = dA[0].t() @ h0
-            if T > 1:
-                dW_hh.addmm_(dA[1:].reshape((T - 1) * B, H).t(), Hs[:-1].reshape((T - 1) * B, H))
-        dx = (dA2 @ W_ih).view(T, B, -1) if need_x else None  # ∂L/∂x_t = ∂L/∂a_t W_ih
-        dW_ih = dA2.t() @ x.reshape(T * B, -1) if need_W_ih else None  # ∂L/∂W_ih = Σ_t ∂L/∂a_tᵀ x_t
-        db = dA2.sum(0) if need_b else None  # ∂L/∂b_ih = ∂L/∂b_hh = Σ_t ∂L/∂a_t
+        dW_hh = weight_gradient(dA, Hs, h0) if need_W_hh else None  # ∂L/∂W_hh = Σ_t ∂L/∂a_tᵀ h_{t-1}
+        # ∂L/∂x_t = ∂L/∂a_t W_ih, ∂L/∂W_ih = Σ_t ∂L/∂a_tᵀ x_t, ∂L/∂b_ih = ∂L/∂b_hh = Σ_t ∂L/∂a_t
+        dx, dW_ih, db = input_part_backward(dA, x, W_ih, (need_x, need_W_ih, need_b))
         return dx, dW_ih, db, dh0, None, dW_hh, None
 
 

@@ -10,7 +10,9 @@ from rnnlab.cells.base import RecurrentCell
 
 
 class FeedForwardCell(RecurrentCell):
-    """No recurrence: out_t = tanh(W x_t + b); the state is empty (B, 0) and passes through."""
+    """No recurrence: out_t = tanh(W x_t + b) (B, hidden_size); the state is empty (B, 0) and passes
+    through. Parameters `linear.weight` (hidden_size, input_size), `linear.bias` (hidden_size);
+    `fused_scan` computes all steps at once."""
 
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__()

@@ -21,6 +21,16 @@ from rnnlab.cells.base import RecurrentCell
 
 
 class GRUCell(RecurrentCell):
+    """GRU cell (torch.nn.GRUCell's parameters, gate order r, z, n), either published variant.
+
+    GRUCell(input_size D, hidden_size H, *, bias=True, reset_after=True (torch / cuDNN; False: Cho
+    et al.), layer_norm=False). weight_ih (3H, D), weight_hh (3H, H), bias_ih, bias_hh (3H); with
+    layer_norm, gain-only LayerNorms ln_ih (3H), ln_hh (3H, or 2H without reset_after) and ln_hn
+    (H, without reset_after only). State h (B, H); out_t = h_t. step's internals: "r", "z" (gates)
+    and "n" (candidate), each (B, H). `fused_scan(x (T, B, D), h0, mask (T, B) or None)` →
+    (y (T, B, H), h_T) runs the whole sequence through the hand-derived BPTT of gru_bptt.py.
+    """
+
     def __init__(
         self, input_size: int, hidden_size: int, *, bias: bool = True, reset_after: bool = True, layer_norm: bool = False
     ):
@@ -49,7 +59,7 @@ class GRUCell(RecurrentCell):
         return self._zeros(batch, self.hidden_size, device, dtype)
 
     def gates(self, x_t: Tensor, h: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """r, z, n for one step (shared by `forward` and the explorer)."""
+        """r, z, n, each (B, H), for one step from h (B, H)."""
         H = self.hidden_size
         wx = F.linear(x_t, self.weight_ih)
         if self.layer_norm:
@@ -88,10 +98,6 @@ class GRUCell(RecurrentCell):
         r, z, n = self.gates(x_t, state)
         h = n + z * (state - n)  # = (1 - z) ⊙ n + z ⊙ h_{t-1}
         return h, h, {"r": r, "z": z, "n": n}
-
-    def forward(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
-        out, state, _ = self.step(x_t, state)
-        return out, state
 
     def fused_scan(self, x: Tensor, h0: Tensor, mask: Tensor | None):
         """Whole sequence with the hand-derived BPTT (see gru_bptt.py)."""

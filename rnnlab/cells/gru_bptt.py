@@ -38,86 +38,45 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
-from rnnlab.cells._bptt import BACKWARD, normalize_backward
+from rnnlab.cells._bptt import (
+    LayerNormStats, diagonal_gradient, incoming_gradient, input_part, input_part_backward, mask_backward_,
+    masked_outputs, matrix_gradient, normalize_backward, per_step, saved_stats, step_masks, weight_gradient,
+)
+from rnnlab.cells.activations import ACTIVATIONS
 
+sigmoid_backward, tanh_backward = ACTIVATIONS["sigmoid"].backward, ACTIVATIONS["tanh"].backward
 
 
 class RecurrentTerm:
     """out = c + U h, or c + γ ⊙ û, û = normalize(U h), with LayerNorm (c: a tensor or None; out may
-    be c), per step; keeps û and 1/√(var + ε) of every step (Vhat, Vrstd) for the backward."""
+    be c), per step; with LayerNorm `stats` keeps û and rstd of every step for the backward."""
 
-    def __init__(self, U: Tensor, gain: Tensor | None, eps: float, T: int, B: int):
+    def __init__(self, U: Tensor, gain: Tensor | None, eps: float, B: int):
         self.Ut = U.t().contiguous()  # (GEMMs with it run ~10% faster than through the transposed view)
-        self.gain, self.eps = gain, eps
-        self.Vhat = self.Vrstd = None
-        if gain is not None:
-            G = U.shape[0]
-            self.Vhat, self.Vrstd = U.new_empty(T, B, G), U.new_empty(T, B, 1)
-            self.vhat, self.rstd = self.Vhat.unbind(0), self.Vrstd.unbind(0)
-            self.v = U.new_empty(B, G)  # scratch: U h
+        self.gain = gain
+        self.stats = LayerNormStats(U, B, U.shape[0], eps) if gain is not None else None
+        self.v = U.new_empty(B, U.shape[0]) if gain is not None else None  # scratch: U h
 
-    def __call__(self, t: int, h: Tensor, c: Tensor | None, out: Tensor) -> Tensor:
+    def __call__(self, h: Tensor, c: Tensor | None, out: Tensor) -> Tensor:
         if self.gain is None:  # c + U h
             return torch.mm(h, self.Ut, out=out) if c is None else torch.addmm(c, h, self.Ut, out=out)
-        # c + γ ⊙ û,  û = (U h - μ) / √(var + ε) over the G units
-        v = torch.mm(h, self.Ut, out=self.v)
-        vhat, _, rstd = torch.native_layer_norm(v, v.shape[1:], None, None, self.eps)
-        self.vhat[t].copy_(vhat)
-        self.rstd[t].copy_(rstd)
+        vhat = self.stats(torch.mm(h, self.Ut, out=self.v))  # û = normalize(U h)
         return torch.mul(vhat, self.gain, out=out) if c is None else torch.addcmul(c, vhat, self.gain, out=out)
 
 
-def input_part(x: Tensor, W: Tensor | None, b: Tensor | None) -> Tensor:
-    """X = W x_t + b for all T·B rows in one GEMM, (T, B, G); with W None, x is X already (built
-    outside with autograd, e.g. through LN_ih) and this is a copy of it. Either way the result is
-    the forward's to overwrite."""
-    if W is None:
-        return x.clone(memory_format=torch.contiguous_format)
-    T, B, D = x.shape
-    x = x.reshape(T * B, D)
-    return (torch.mm(x, W.t()) if b is None else torch.addmm(b, x, W.t())).view(T, B, -1)
-
-
-def input_part_backward(dX: Tensor, x: Tensor, W: Tensor | None, needs: tuple[bool, bool, bool]):
-    """∂L/∂x = ∂L/∂X W, ∂L/∂W = Σ_t ∂L/∂X_tᵀ x_t, ∂L/∂b = Σ_t ∂L/∂X_t: one GEMM or sum each over all T·B rows."""
-    if W is None:  # x was X
-        return dX, None, None
-    T, B, G = dX.shape
-    dX2 = dX.view(T * B, G)
-    dx = (dX2 @ W).view(T, B, -1) if needs[0] else None
-    dW = dX2.t() @ x.reshape(T * B, -1) if needs[1] else None
-    db = dX2.sum(0) if needs[2] else None
-    return dx, dW, db
-
-
-def incoming_gradient(dY: Tensor, dh_T: Tensor, mask: Tensor | None) -> Tensor:
-    """m_t ∂L/∂y_t, plus ∂L/∂h_T at the last step: ∂L/∂h_t before the recurrence adds to it, (T, B, H)."""
-    dh = dY.clone(memory_format=torch.contiguous_format)
-    if mask is not None:
-        dh.mul_(mask.unsqueeze(-1))  # y_t = m_t h_t
-    dh[-1] += dh_T
-    return dh
-
-
-def per_step(v: Tensor, *sizes: int):
-    """Views of every step of v (T, B, ·): v.unbind(0), or with `sizes` its last dim split first,
-    one tuple of views per part."""
-    return [part.unbind(0) for part in v.split(list(sizes), -1)] if sizes else v.unbind(0)
-
-
-def weight_gradient(dV: Tensor, Hs: Tensor, h0: Tensor) -> Tensor:
-    """Σ_t dV_tᵀ h_{t-1} over all steps and rows: one GEMM over steps 1..T-1 (h_{t-1} = Hs[t-1],
-    so the states need no copy to line them up) plus step 0's (h_{-1} = h0)."""
-    T, B, G = dV.shape
-    dW = dV[0].t() @ h0
-    if T > 1:
-        dW.addmm_(dV[1:].reshape((T - 1) * B, G).t(), Hs[:-1].reshape((T - 1) * B, -1))
-    return dW
+def update_backward(dh: Tensor, dh_prev: Tensor, h_prev: Tensor, z: Tensor, n: Tensor, dz: Tensor, dn: Tensor,
+                    da_n: Tensor) -> Tensor:
+    """Through h̃_t = n + z ⊙ (h_{t-1} - n), n = tanh(a_n), given dh = ∂L/∂h̃_t (the same in both
+    variants): adds to dh_prev, writes ∂L/∂z into dz and ∂L/∂a_n into da_n (dn: scratch); returns da_n."""
+    dh_prev.addcmul_(dh, z)  # ∂L/∂h_{t-1} += z ⊙ ∂L/∂h̃_t
+    torch.sub(h_prev, n, out=dz).mul_(dh)  # ∂L/∂z = ∂L/∂h̃_t ⊙ (h_{t-1} - n)
+    torch.addcmul(dh, dh, z, value=-1, out=dn)  # ∂L/∂n = ∂L/∂h̃_t ⊙ (1 - z)
+    return tanh_backward(dn, n, da_n)  # ∂L/∂a_n = ∂L/∂n ⊙ (1 - n²)
 
 
 class GRUResetAfter(torch.autograd.Function):
-    """(x, W_ih, b_ih, h0, mask, U, b_hh, γ_hh) -> (y, h_T) for reset_after=True; absent options are
-    None, and with W_ih None x is X already (LN_ih(W x) + b_ih)."""
+    """(x, W_ih, b_ih, h0, mask, U, b_hh, γ_hh, ε) -> (y, h_T) for reset_after=True; absent options are
+    None, and with W_ih None x is LN_ih(W x) already."""
 
     @staticmethod
     def forward(ctx, x, W_ih, b_ih, h0, mask, U, b_hh, g_hh, eps):
@@ -127,26 +86,25 @@ class GRUResetAfter(torch.autograd.Function):
         new = lambda *shape: G.new_empty(shape)
         Hs = new(T, B, H)  # h_t: the state after each step (and the output where there is no mask)
         N = new(T, B, H)  # n
-        u = RecurrentTerm(U, g_hh, eps, T, B)
+        u = RecurrentTerm(U, g_hh, eps, B)
         u_t, h_new = new(B, H3), new(B, H)  # scratch: u, h̃_t when masked
         u_rz, u_n = u_t[:, : 2 * H], u_t[:, 2 * H :]
         # per-step views
         (RZ, X_n), (Rs, Zs, _), Ns, H_new = per_step(G, 2 * H, H), per_step(G, H, H, H), per_step(N), per_step(Hs)
-        valid = (mask.unsqueeze(-1) != 0).unbind(0) if mask is not None else None  # (B, 1) per step
+        valid = step_masks(mask, boolean=True)  # (B, 1) per step
         h = h0
         for t in range(T):
             r, z, n = Rs[t], Zs[t], Ns[t]
-            u(t, h, b_hh, out=u_t)  # u = U h_{t-1} + b_hh  (or γ_hh ⊙ û + b_hh)
+            u(h, b_hh, out=u_t)  # u = U h_{t-1} + b_hh  (or γ_hh ⊙ û + b_hh)
             RZ[t].add_(u_rz).sigmoid_()  # r, z = σ(X_rz + u_rz)
             torch.addcmul(X_n[t], r, u_n, out=n).tanh_()  # n = tanh(X_n + r ⊙ u_n)
             X_n[t].copy_(u_n)  # (X_n is spent: keep u_n in its place)
             torch.lerp(n, h, z, out=H_new[t] if mask is None else h_new)  # h̃_t = n + z ⊙ (h_{t-1} - n)
             if mask is not None:  # a padded step keeps the old state (where: exact)
-                torch.where(valid[t], h_new, h, out=H_new[t])
+                torch.where(valid[t], h_new, h, out=H_new[t])  # h_t = m_t ? h̃_t : h_{t-1}
             h = H_new[t]
-        ctx.save_for_backward(x, W_ih, h0, Hs, G, N, u.Vhat, u.Vrstd, mask, U, g_hh)
-        Y = Hs if mask is None else Hs * mask.unsqueeze(-1)
-        return Y, Hs[-1].clone()
+        ctx.save_for_backward(x, W_ih, h0, Hs, G, N, *saved_stats(u.stats), mask, U, g_hh)
+        return masked_outputs(Hs, mask), Hs[-1].clone()  # y_t = m_t h_t, h_T
 
     @staticmethod
     @once_differentiable
@@ -161,29 +119,22 @@ class GRUResetAfter(torch.autograd.Function):
         # ∂L/∂h_t, completed by step t+1 before step t reads it; step t then leaves ∂L/∂a_n in its place
         dH = incoming_gradient(dY, dh_T, mask)
         dh0 = torch.zeros_like(h0)
-        dhs = [*dH.unbind(0), dh0]  # per step; dhs[t - 1] for t = 0 is ∂L/∂h_0
+        dhs = [*per_step(dH), dh0]  # per step; dhs[t - 1] for t = 0 is ∂L/∂h_0
         dn, drz, scratch = new(B, H), new(B, 2 * H), new(B, H3)  # ∂L/∂n, ∂L/∂(r, z), scratch
         dr, dz = drz[:, :H], drz[:, H:]
         # per-step views
-        (Rs, Zs, U_n), (RZ, _), Ns = per_step(G, H, H, H), per_step(G, 2 * H, H), per_step(N)
+        (Rs, Zs, U_n), (RZ, _), Ns, H_prev = per_step(G, H, H, H), per_step(G, 2 * H, H), per_step(N), [h0, *Hs[:-1]]
         dGs, (dG_rz, dG_n), dVs = per_step(dG), per_step(dG, 2 * H, H), per_step(dV)
-        H_prev = [h0, *Hs.unbind(0)[:-1]]
-        if ln:
-            Vh, Vr = per_step(Vhat), per_step(Vrstd)
-        if mask is not None:  # (B, 1) per step: m_t, 1 - m_t
-            ms, not_ms = mask.unsqueeze(-1).unbind(0), (1 - mask).unsqueeze(-1).unbind(0)
+        Vh, Vr = (per_step(Vhat), per_step(Vrstd)) if ln else (None, None)
+        ms, not_ms = step_masks(mask) or (None, None)  # (B, 1) per step: m_t, 1 - m_t
         for t in reversed(range(T)):
-            r, z, n = Rs[t], Zs[t], Ns[t]
-            dh, dh_prev = dhs[t], dhs[t - 1]
-            if mask is not None:  # only a valid step's h̃_t reaches the loss; a padded one hands ∂L/∂h_t to h_{t-1}
-                dh_prev.addcmul_(dh, not_ms[t])  # ∂L/∂h_{t-1} += (1 - m_t) ∂L/∂h_t
-                dh.mul_(ms[t])  # ∂L/∂h̃_t = m_t ∂L/∂h_t
-            dh_prev.addcmul_(dh, z)  # ∂L/∂h_{t-1} += z ⊙ ∂L/∂h̃_t
-            torch.sub(H_prev[t], n, out=dz).mul_(dh)  # ∂L/∂z = ∂L/∂h̃_t ⊙ (h_{t-1} - n)
-            torch.addcmul(dh, dh, z, value=-1, out=dn)  # ∂L/∂n = ∂L/∂h̃_t ⊙ (1 - z)
-            da_n = BACKWARD["tanh"](dn, n, dh)  # ∂L/∂a_n = ∂L/∂n ⊙ (1 - n²)  (∂L/∂h_t is spent)
+            r, dh, dh_prev = Rs[t], dhs[t], dhs[t - 1]
+            if mask is not None:
+                mask_backward_(dh, dh_prev, ms[t], not_ms[t])  # ∂L/∂h̃_t = m_t ∂L/∂h_t, the rest to h_{t-1}
+            # ∂L/∂z, ∂L/∂a_n = ∂L/∂n ⊙ (1 - n²) over ∂L/∂h_t (spent), ∂L/∂h_{t-1} += z ⊙ ∂L/∂h̃_t
+            da_n = update_backward(dh, dh_prev, H_prev[t], Zs[t], Ns[t], dz, dn, dh)  # (h̃ = lerp(n, h_{t-1}, z))
             torch.mul(da_n, U_n[t], out=dr)  # ∂L/∂r = ∂L/∂a_n ⊙ u_n
-            BACKWARD["sigmoid"](drz, RZ[t], dG_rz[t])  # ∂L/∂u_rz = ∂L/∂a_rz = ∂L/∂(r, z) ⊙ σ'
+            sigmoid_backward(drz, RZ[t], dG_rz[t])  # ∂L/∂u_rz = ∂L/∂a_rz = ∂L/∂(r, z) ⊙ σ'
             torch.mul(da_n, r, out=dG_n[t])  # ∂L/∂u_n = ∂L/∂a_n ⊙ r
             if ln:  # ∂L/∂(U h) = normalize_backward(∂L/∂u ⊙ γ_hh)
                 normalize_backward(torch.mul(dGs[t], g_hh, out=dVs[t]), Vh[t], Vr[t], scratch)
@@ -191,17 +142,17 @@ class GRUResetAfter(torch.autograd.Function):
         need_x, need_W_ih, need_b_ih, _, _, need_U, need_b_hh, need_g, _ = ctx.needs_input_grad
         dU = weight_gradient(dV, Hs, h0) if need_U else None  # ∂L/∂U = Σ_t ∂L/∂(U h_{t-1})ᵀ h_{t-1}
         db_hh = dG.sum((0, 1)) if need_b_hh else None  # ∂L/∂b_hh = Σ_t ∂L/∂u
-        dg_hh = (dG * Vhat).sum((0, 1)) if need_g else None  # ∂L/∂γ_hh = Σ_t ∂L/∂u ⊙ û
+        dg_hh = diagonal_gradient(dG, Vhat) if need_g else None  # ∂L/∂γ_hh = Σ_t ∂L/∂u ⊙ û
         dX = dG  # ∂L/∂X = [∂L/∂a_rz, ∂L/∂a_n]: dG's first 2H, and (dG done with) ∂L/∂a_n in its place
         dX[..., 2 * H :] = dH
-        dx, dW_ih, db_ih = input_part_backward(dX, x, W_ih, (need_x, need_W_ih, need_b_ih))
+        dx, dW_ih, db_ih = input_part_backward(dX, x, W_ih, (need_x, need_W_ih, need_b_ih))  # from ∂L/∂X
         return dx, dW_ih, db_ih, dh0, None, dU, db_hh, dg_hh, None
 
 
 class GRUResetBefore(torch.autograd.Function):
-    """(x, W_ih, b, h0, mask, U, γ_hh, γ_hn) -> (y, h_T) for reset_after=False, b = b_ih + b_hh (b_hh
-    only shifts the pre-activations here); absent options are None, and with W_ih None x is X already
-    (LN_ih(W x) + b)."""
+    """(x, W_ih, b, h0, mask, U, γ_hh, γ_hn, ε_hh, ε_hn) -> (y, h_T) for reset_after=False, b = b_ih +
+    b_hh (b_hh only shifts the pre-activations here); absent options are None, and with W_ih None x
+    is LN_ih(W x) already."""
 
     @staticmethod
     def forward(ctx, x, W_ih, b, h0, mask, U, g_hh, g_hn, eps_hh, eps_hn):
@@ -211,24 +162,23 @@ class GRUResetBefore(torch.autograd.Function):
         new = lambda *shape: A.new_empty(shape)
         Hs = new(T, B, H)  # h_t: the state after each step (and the output where there is no mask)
         RH = new(T, B, H)  # r ⊙ h_{t-1}, what U_n sees
-        u_rz = RecurrentTerm(U[: 2 * H], g_hh, eps_hh, T, B)
-        u_n = RecurrentTerm(U[2 * H :], g_hn, eps_hn, T, B)
+        u_rz = RecurrentTerm(U[: 2 * H], g_hh, eps_hh, B)
+        u_n = RecurrentTerm(U[2 * H :], g_hn, eps_hn, B)
         h_new = new(B, H)  # scratch: h̃_t when masked
         # per-step views
         (A_rz, Ns), (Rs, Zs, _), RHs, H_new = per_step(A, 2 * H, H), per_step(A, H, H, H), per_step(RH), per_step(Hs)
-        valid = (mask.unsqueeze(-1) != 0).unbind(0) if mask is not None else None  # (B, 1) per step
+        valid = step_masks(mask, boolean=True)  # (B, 1) per step
         h = h0
         for t in range(T):
             r, z, n = Rs[t], Zs[t], Ns[t]
-            u_rz(t, h, A_rz[t], out=A_rz[t]).sigmoid_()  # r, z = σ(X_rz + U_rz h_{t-1})  (or γ_hh ⊙ û)
-            u_n(t, torch.mul(r, h, out=RHs[t]), n, out=n).tanh_()  # n = tanh(X_n + U_n (r ⊙ h_{t-1}))
+            u_rz(h, A_rz[t], out=A_rz[t]).sigmoid_()  # r, z = σ(X_rz + U_rz h_{t-1})  (or γ_hh ⊙ û)
+            u_n(torch.mul(r, h, out=RHs[t]), n, out=n).tanh_()  # n = tanh(X_n + U_n (r ⊙ h_{t-1}))
             torch.lerp(n, h, z, out=H_new[t] if mask is None else h_new)  # h̃_t = n + z ⊙ (h_{t-1} - n)
             if mask is not None:  # a padded step keeps the old state (where: exact)
-                torch.where(valid[t], h_new, h, out=H_new[t])
+                torch.where(valid[t], h_new, h, out=H_new[t])  # h_t = m_t ? h̃_t : h_{t-1}
             h = H_new[t]
-        ctx.save_for_backward(x, W_ih, h0, Hs, A, RH, u_rz.Vhat, u_rz.Vrstd, u_n.Vhat, u_n.Vrstd, mask, U, g_hh, g_hn)
-        Y = Hs if mask is None else Hs * mask.unsqueeze(-1)
-        return Y, Hs[-1].clone()
+        ctx.save_for_backward(x, W_ih, h0, Hs, A, RH, *saved_stats(u_rz.stats), *saved_stats(u_n.stats), mask, U, g_hh, g_hn)
+        return masked_outputs(Hs, mask), Hs[-1].clone()  # y_t = m_t h_t, h_T
 
     @staticmethod
     @once_differentiable
@@ -243,32 +193,26 @@ class GRUResetBefore(torch.autograd.Function):
         dV = new(T, B, H3) if ln else dA  # ∂L/∂(U_rz h_{t-1}), ∂L/∂(U_n (r ⊙ h_{t-1}))
         dH = incoming_gradient(dY, dh_T, mask)  # ∂L/∂h_t, completed by step t+1 before step t reads it
         dh0 = torch.zeros_like(h0)
-        dhs = [*dH.unbind(0), dh0]  # per step; dhs[t - 1] for t = 0 is ∂L/∂h_0
+        dhs = [*per_step(dH), dh0]  # per step; dhs[t - 1] for t = 0 is ∂L/∂h_0
         dn, drz, drh = new(B, H), new(B, 2 * H), new(B, H)  # ∂L/∂n, ∂L/∂(r, z), ∂L/∂(r ⊙ h)
         scratch = new(B, 2 * H)
         dr, dz = drz[:, :H], drz[:, H:]
         # per-step views
-        (Rs, Zs, Ns), (A_rz, _), H_prev = per_step(A, H, H, H), per_step(A, 2 * H, H), [h0, *Hs.unbind(0)[:-1]]
+        (Rs, Zs, Ns), (A_rz, _), H_prev = per_step(A, H, H, H), per_step(A, 2 * H, H), [h0, *Hs[:-1]]
         (dA_rz, dA_n), (dV_rz, dV_n) = per_step(dA, 2 * H, H), per_step(dV, 2 * H, H)
-        if ln:
-            Vh, Vr, Nh, Nr = per_step(Vhat), per_step(Vrstd), per_step(Nhat), per_step(Nrstd)
-        if mask is not None:  # (B, 1) per step: m_t, 1 - m_t
-            ms, not_ms = mask.unsqueeze(-1).unbind(0), (1 - mask).unsqueeze(-1).unbind(0)
+        Vh, Vr, Nh, Nr = (per_step(Vhat), per_step(Vrstd), per_step(Nhat), per_step(Nrstd)) if ln else (None,) * 4
+        ms, not_ms = step_masks(mask) or (None, None)  # (B, 1) per step: m_t, 1 - m_t
         for t in reversed(range(T)):
-            r, z, n = Rs[t], Zs[t], Ns[t]
-            dh, dh_prev = dhs[t], dhs[t - 1]
-            if mask is not None:  # only a valid step's h̃_t reaches the loss; a padded one hands ∂L/∂h_t to h_{t-1}
-                dh_prev.addcmul_(dh, not_ms[t])  # ∂L/∂h_{t-1} += (1 - m_t) ∂L/∂h_t
-                dh.mul_(ms[t])  # ∂L/∂h̃_t = m_t ∂L/∂h_t
-            dh_prev.addcmul_(dh, z)  # ∂L/∂h_{t-1} += z ⊙ ∂L/∂h̃_t
-            torch.addcmul(dh, dh, z, value=-1, out=dn)  # ∂L/∂n = ∂L/∂h̃_t ⊙ (1 - z)
-            da_n = BACKWARD["tanh"](dn, n, dA_n[t])  # ∂L/∂u_n = ∂L/∂a_n = ∂L/∂n ⊙ (1 - n²)
+            r, dh, dh_prev = Rs[t], dhs[t], dhs[t - 1]
+            if mask is not None:
+                mask_backward_(dh, dh_prev, ms[t], not_ms[t])  # ∂L/∂h̃_t = m_t ∂L/∂h_t, the rest to h_{t-1}
+            # ∂L/∂z, ∂L/∂u_n = ∂L/∂a_n = ∂L/∂n ⊙ (1 - n²), ∂L/∂h_{t-1} += z ⊙ ∂L/∂h̃_t
+            da_n = update_backward(dh, dh_prev, H_prev[t], Zs[t], Ns[t], dz, dn, dA_n[t])  # (h̃ = lerp(n, h_{t-1}, z))
             if ln:  # ∂L/∂(U_n rh) = normalize_backward(∂L/∂u_n ⊙ γ_hn)
                 normalize_backward(torch.mul(da_n, g_hn, out=dV_n[t]), Nh[t], Nr[t], scratch[:, :H])
             torch.mm(dV_n[t], U_n, out=drh)  # ∂L/∂(r ⊙ h) = ∂L/∂(U_n rh) U_n
             torch.mul(drh, H_prev[t], out=dr)  # ∂L/∂r = ∂L/∂(r ⊙ h) ⊙ h_{t-1}
-            torch.sub(H_prev[t], n, out=dz).mul_(dh)  # ∂L/∂z = ∂L/∂h̃_t ⊙ (h_{t-1} - n)
-            da_rz = BACKWARD["sigmoid"](drz, A_rz[t], dA_rz[t])  # ∂L/∂u_rz = ∂L/∂a_rz = ∂L/∂(r, z) ⊙ σ'
+            da_rz = sigmoid_backward(drz, A_rz[t], dA_rz[t])  # ∂L/∂u_rz = ∂L/∂a_rz = ∂L/∂(r, z) ⊙ σ'
             if ln:  # ∂L/∂(U_rz h) = normalize_backward(∂L/∂u_rz ⊙ γ_hh)
                 normalize_backward(torch.mul(da_rz, g_hh, out=dV_rz[t]), Vh[t], Vr[t], scratch)
             dh_prev.addcmul_(drh, r)  # ∂L/∂h_{t-1} += ∂L/∂(r ⊙ h) ⊙ r
@@ -278,29 +222,26 @@ class GRUResetBefore(torch.autograd.Function):
         if need_U:
             dU = torch.cat([
                 weight_gradient(dV[..., : 2 * H], Hs, h0),  # ∂L/∂U_rz = Σ_t ∂L/∂(U_rz h_{t-1})ᵀ h_{t-1}
-                dV[..., 2 * H :].reshape(T * B, H).t() @ RH.view(T * B, H),  # ∂L/∂U_n = Σ_t ∂L/∂(U_n rh)ᵀ (r ⊙ h_{t-1})
+                matrix_gradient(dV[..., 2 * H :], RH),  # ∂L/∂U_n = Σ_t ∂L/∂(U_n rh)ᵀ (r ⊙ h_{t-1})
             ])
         if need_g_hh:
-            dg_hh = (dA[..., : 2 * H] * Vhat).sum((0, 1))  # ∂L/∂γ_hh = Σ_t ∂L/∂u_rz ⊙ û_rz
+            dg_hh = diagonal_gradient(dA[..., : 2 * H], Vhat)  # ∂L/∂γ_hh = Σ_t ∂L/∂u_rz ⊙ û_rz
         if need_g_hn:
-            dg_hn = (dA[..., 2 * H :] * Nhat).sum((0, 1))  # ∂L/∂γ_hn = Σ_t ∂L/∂u_n ⊙ û_n
-        dx, dW_ih, db = input_part_backward(dA, x, W_ih, (need_x, need_W_ih, need_b))
+            dg_hn = diagonal_gradient(dA[..., 2 * H :], Nhat)  # ∂L/∂γ_hn = Σ_t ∂L/∂u_n ⊙ û_n
+        dx, dW_ih, db = input_part_backward(dA, x, W_ih, (need_x, need_W_ih, need_b))  # from ∂L/∂X = ∂L/∂a
         return dx, dW_ih, db, dh0, None, dU, dg_hh, dg_hn, None, None
 
 
 def gru_scan(cell, x: Tensor, h0: Tensor, mask: Tensor | None):
     """Whole-sequence GRU with the hand-derived BPTT; the contract of `Recurrent._scan`."""
     # Without reset_after, b_hh only shifts the pre-activations (LayerNorm has no bias here): it
-    # joins b_ih. LN_ih is not recurrent: with it X is built here, for all steps, with autograd.
+    # joins b_ih. LN_ih is not recurrent: with it W x is normalised here, for all steps, with autograd.
     b_ih = cell.bias_ih
     if b_ih is not None and not cell.reset_after:
         b_ih = b_ih + cell.bias_hh
     W_ih = cell.weight_ih
     if cell.layer_norm:
-        T, B, D = x.shape
-        x = cell.ln_ih(F.linear(x.reshape(T * B, D), W_ih)).view(T, B, -1)  # X
-        x = x + b_ih if b_ih is not None else x
-        W_ih = b_ih = None
+        x, W_ih = cell.ln_ih(F.linear(x, W_ih)), None  # LN_ih(W x); the kernel adds b_ih
     if cell.reset_after:
         g_hh, eps = (cell.ln_hh.weight, cell.ln_hh.eps) if cell.layer_norm else (None, 0.0)
         return GRUResetAfter.apply(x, W_ih, b_ih, h0, mask, cell.weight_hh, cell.bias_hh, g_hh, eps)

@@ -21,6 +21,17 @@ OUTPUT_ACTIVATIONS = {**ACTIVATIONS, "softmax": lambda v: torch.softmax(v, dim=-
 
 
 class JordanCell(RecurrentCell):
+    """Jordan cell: the previous output y_{t-1} is the state.
+
+    JordanCell(input_size D, hidden_size H, output_size O, *, activation="tanh" (f),
+    output_activation="identity" (g; also "softmax"), bias=True). weight_ih (H, D), weight_oh (H, O),
+    weight_ho (O, H), bias_ih, bias_oh (H), bias_ho (O). State y (B, O); out_t = y_t (B, O).
+    step's internals: "hidden", h_t (B, H), the layer between input and output (y itself is the
+    state). `teacher_forced(x, y_prev)` runs all steps at once given the true previous outputs.
+    """
+
+    internals = ("hidden",)
+
     def __init__(
         self,
         input_size: int,
@@ -46,12 +57,10 @@ class JordanCell(RecurrentCell):
         self.reset_parameters()
 
     @property
-    def output_size(self) -> int:
+    def output_size(self) -> int:  # y's width, which is also the state's
         return self._output_size
 
-    @property
-    def state_size(self) -> int:
-        return self._output_size
+    state_size = output_size
 
     def init_state(self, batch: int, device=None, dtype=None) -> Tensor:
         return self._zeros(batch, self._output_size, device, dtype)
@@ -64,10 +73,12 @@ class JordanCell(RecurrentCell):
     def output(self, h: Tensor) -> Tensor:
         return OUTPUT_ACTIVATIONS[self.output_activation](F.linear(h, self.weight_ho, self.bias_ho))
 
-    def forward(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+    def step(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+        """(y_t, y_t, {"hidden": h_t (B, H)})."""
         self.check_input(x_t)
-        y = self.output(self.hidden(x_t, state))
-        return y, y
+        h = self.hidden(x_t, state)
+        y = self.output(h)
+        return y, y, {"hidden": h}
 
     def teacher_forced(self, x: Tensor, y_prev: Tensor) -> Tensor:
         """All outputs given the true previous ones: x (T, B, D), y_prev (T, B, O) with

@@ -19,6 +19,14 @@ from rnnlab.cells.wrapper import CellWrapper
 
 
 class LeakyCell(CellWrapper):
+    """Leaky integration of every state leaf of `cell`: μ_t = α ⊙ μ_{t-1} + (1 − α) ⊙ v_t.
+
+    alpha: a float or one value per unit (state_size,), each in (0, 1); learn_alpha makes it a
+    parameter `alpha_logit` (state_size,) = σ⁻¹(α), else a buffer. State: the inner cell's, mixed.
+    step: out_t = the mixed hidden vector (B, state_size); internals are the inner cell's, with
+    state leaves (an LSTM's "c") reported as carried, i.e. after mixing.
+    """
+
     def __init__(self, cell: RecurrentCell, alpha: float | Sequence[float] | Tensor = 0.5, learn_alpha: bool = False):
         super().__init__(cell)
         alpha = torch.as_tensor(alpha, dtype=torch.get_default_dtype()).expand(cell.state_size).clone()
@@ -35,11 +43,11 @@ class LeakyCell(CellWrapper):
     def alpha(self) -> Tensor:
         return torch.sigmoid(self.alpha_logit)
 
-    def forward(self, x_t: Tensor, state):
-        _, new = self.cell(x_t, state)
+    def step(self, x_t: Tensor, state):
+        _, new, internals = self.cell.step(x_t, state)
         a = self.alpha.to(hidden_of(new).dtype)
         mixed = state_map(lambda old, v: v + a * (old - v), state, new)  # α μ + (1 − α) v
-        return hidden_of(mixed), mixed
+        return hidden_of(mixed), mixed, self.carry(internals, mixed)
 
     def extra_repr(self) -> str:
         return f"learn_alpha={self.learn_alpha}"

@@ -24,6 +24,20 @@ from rnnlab.cells.base import RecurrentCell
 
 
 class LSTMCell(RecurrentCell):
+    """LSTM cell (torch.nn.LSTMCell's parameters, gate order i, f, g, o), with the classic options.
+
+    LSTMCell(input_size D, hidden_size H, *, bias=True, peephole=False, candidate_activation="tanh"
+    (φ), state_activation="tanh" (ψ), forget_bias=0.0 (b_ih + b_hh of f at init), layer_norm=False,
+    proj_size=0 (P: h = W_hr (o ⊙ ψ(c)), as torch.nn.LSTM)). With R = P or H:
+    weight_ih (4H, D), weight_hh (4H, R), bias_ih, bias_hh (4H); weight_hr (R, H) with proj_size;
+    weight_ci, weight_cf, weight_co (H,) with peephole; ln_ih, ln_hh (LayerNorm(4H), gain only),
+    ln_c (LayerNorm(H)) with layer_norm.
+    State (h (B, R), c (B, H)); out_t = h_t (B, R). step's internals: "i", "f", "g", "o" (gates and
+    candidate) and "c" (c_t), each (B, H). `fused_scan(x (T, B, D), (h0, c0), mask (T, B) or None)`
+    → (y (T, B, R), (h_T, c_T)) runs the whole sequence through the hand-derived BPTT of
+    lstm_bptt.py (or torch's kernel for a plain float32 unmasked cell, see `is_torch_lstm`).
+    """
+
     def __init__(
         self,
         input_size: int,
@@ -82,8 +96,8 @@ class LSTMCell(RecurrentCell):
             self._zeros(batch, self.hidden_size, device, dtype),
         )
 
-    def gates(self, x_t: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """i, f, g, o and the new cell state for one step (shared by `forward` and the explorer)."""
+    def gates(self, x_t: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """i, f, g, o and the new cell state c_t, each (B, H), for one step from h (B, R), c (B, H)."""
         wx, uh = F.linear(x_t, self.weight_ih), F.linear(h, self.weight_hh)
         if self.layer_norm:
             wx, uh = self.ln_ih(wx), self.ln_hh(uh)
@@ -112,9 +126,8 @@ class LSTMCell(RecurrentCell):
             h = F.linear(h, self.weight_hr)
         return h, (h, c), {"i": i, "f": f, "g": g, "o": o, "c": c}
 
-    def forward(self, x_t: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        out, state, _ = self.step(x_t, state)
-        return out, state
+    def carried(self, state: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
+        return {"c": state[1]}
 
     @property
     def is_torch_lstm(self) -> bool:

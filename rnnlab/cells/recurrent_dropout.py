@@ -13,15 +13,19 @@ from torch import Tensor
 
 from rnnlab.cells._state import hidden_of, replace_hidden
 from rnnlab.cells.base import RecurrentCell
-from rnnlab.cells.wrapper import CellWrapper
+from rnnlab.cells.wrapper import StochasticWrapper
 
 
-class RecurrentDropout(CellWrapper):
+class RecurrentDropout(StochasticWrapper):
+    """Variational dropout of the hidden vector that `cell` reads, one mask per sequence.
+
+    p in [0, 1); no parameters. State: (inner state, mask shaped like h (B, ·)), the mask drawn by
+    `init_state` (ones in eval mode). step: the inner cell's out_t and internals, computed from the
+    thinned h_{t-1}; the inner state is carried undropped.
+    """
+
     def __init__(self, cell: RecurrentCell, p: float = 0.25):
-        super().__init__(cell)
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"RecurrentDropout: p must be in [0, 1), got {p}")
-        self.p = p
+        super().__init__(cell, p)
 
     def init_state(self, batch: int, device=None, dtype=None) -> tuple:
         inner = self.cell.init_state(batch, device, dtype)
@@ -31,11 +35,11 @@ class RecurrentDropout(CellWrapper):
             mask = torch.bernoulli(torch.full_like(h, 1 - self.p)) / (1 - self.p)
         return inner, mask
 
-    def forward(self, x_t: Tensor, state: tuple):
+    def step(self, x_t: Tensor, state: tuple):
         inner, mask = state
         seen = replace_hidden(inner, hidden_of(inner) * mask) if self.training else inner
-        out, new = self.cell(x_t, seen)
-        return out, (new, mask)
+        out, new, internals = self.cell.step(x_t, seen)
+        return out, (new, mask), internals
 
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
+    def carried(self, state: tuple) -> dict[str, Tensor]:
+        return self.cell.carried(state[0])

@@ -14,12 +14,19 @@ from rnnlab.cells.wrapper import CellWrapper
 
 
 class ResidualCell(CellWrapper):
+    """h_t = h_{t-1} + g_t, g_t = `cell`'s output (its output and state widths must match).
+
+    No parameters of its own. State: the inner cell's with the hidden vector replaced by h_t.
+    step: out_t = h_t (B, state_size); internals are the inner cell's (its other state leaves are
+    carried unchanged).
+    """
+
     def __init__(self, cell: RecurrentCell):
         super().__init__(cell)
         if cell.output_size != cell.state_size:
             raise ValueError("ResidualCell needs a cell whose output and state have the same width")
 
-    def forward(self, x_t: Tensor, state):
-        g, new = self.cell(x_t, state)
+    def step(self, x_t: Tensor, state):
+        g, new, internals = self.cell.step(x_t, state)
         h = hidden_of(state) + g
-        return h, replace_hidden(new, h)
+        return h, replace_hidden(new, h), internals

@@ -1,11 +1,22 @@
 """Base for cells that wrap another cell and change how its state evolves."""
 from __future__ import annotations
 
+from torch import Tensor
 
+from rnnlab.cells._state import State
 from rnnlab.cells.base import RecurrentCell
 
 
 class CellWrapper(RecurrentCell):
+    """A cell built around another cell, `self.cell`, and itself a cell.
+
+    Sizes, `init_state`, input checks and `internals` are the inner cell's unless a subclass says
+    otherwise. A subclass's `step` calls `self.cell.step` once and passes the inner internals on
+    under the same names; where it changes the carried state it reports the carried values
+    (`carry`), so a recording shows what the network carries. This base class alone is the
+    identity wrapper.
+    """
+
     def __init__(self, cell: RecurrentCell):
         super().__init__()
         if not isinstance(cell, RecurrentCell):
@@ -13,16 +24,25 @@ class CellWrapper(RecurrentCell):
         self.cell = cell
         self.input_size, self.hidden_size = cell.input_size, cell.hidden_size
 
-    @property
-    def output_size(self) -> int:
-        return self.cell.output_size
-
-    @property
-    def state_size(self) -> int:
-        return self.cell.state_size
+    output_size = property(lambda self: self.cell.output_size)
+    state_size = property(lambda self: self.cell.state_size)
+    internals = property(lambda self: self.cell.internals)
 
     def init_state(self, batch: int, device=None, dtype=None):
         return self.cell.init_state(batch, device, dtype)
+
+    def step(self, x_t: Tensor, state: State) -> tuple[Tensor, State, dict[str, Tensor]]:
+        return self.cell.step(x_t, state)
+
+    def carried(self, state: State) -> dict[str, Tensor]:
+        """The inner cell's carried internals; a wrapper whose state nests the inner one overrides this."""
+        return self.cell.carried(state)
+
+    def carry(self, internals: dict[str, Tensor], inner_state: State) -> dict[str, Tensor]:
+        """`internals` with the values that are leaves of the state replaced by those of `inner_state`,
+        the inner state this wrapper carries on (e.g. an LSTM's c after mixing)."""
+        carried = self.cell.carried(inner_state)
+        return {**internals, **carried} if carried else internals
 
     def reset_parameters(self) -> None:  # the inner cell initialises itself
         pass
@@ -32,3 +52,16 @@ class CellWrapper(RecurrentCell):
 
     def extra_repr(self) -> str:
         return ""
+
+
+class StochasticWrapper(CellWrapper):
+    """A wrapper with one probability `p` in [0, 1) (Zoneout, RecurrentDropout)."""
+
+    def __init__(self, cell: RecurrentCell, p: float):
+        super().__init__(cell)
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"{type(self).__name__}: p must be in [0, 1), got {p}")
+        self.p = p
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

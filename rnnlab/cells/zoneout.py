@@ -12,15 +12,20 @@ from torch import Tensor
 
 from rnnlab.cells._state import hidden_of, state_map
 from rnnlab.cells.base import RecurrentCell
-from rnnlab.cells.wrapper import CellWrapper
+from rnnlab.cells.wrapper import StochasticWrapper
 
 
-class Zoneout(CellWrapper):
+class Zoneout(StochasticWrapper):
+    """Zoneout of every state leaf of `cell`, each unit keeping its old value with probability p.
+
+    p in [0, 1); no parameters. State: the inner cell's. step: out_t = the zoned hidden vector
+    (B, state_size); internals are the inner cell's, with state leaves (an LSTM's "c") reported as
+    carried, i.e. after zoning. Fresh random draws every step in training mode; in eval mode the
+    deterministic expectation.
+    """
+
     def __init__(self, cell: RecurrentCell, p: float = 0.1):
-        super().__init__(cell)
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Zoneout: p must be in [0, 1), got {p}")
-        self.p = p
+        super().__init__(cell, p)
 
     def _zone(self, old: Tensor, new: Tensor) -> Tensor:
         if self.training:
@@ -28,10 +33,7 @@ class Zoneout(CellWrapper):
             return torch.where(keep, old, new)
         return new + self.p * (old - new)
 
-    def forward(self, x_t: Tensor, state):
-        _, new = self.cell(x_t, state)
+    def step(self, x_t: Tensor, state):
+        _, new, internals = self.cell.step(x_t, state)
         mixed = state_map(self._zone, state, new)
-        return hidden_of(mixed), mixed
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return hidden_of(mixed), mixed, self.carry(internals, mixed)
