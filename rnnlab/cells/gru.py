@@ -58,7 +58,7 @@ class GRUCell(RecurrentCell):
     def init_state(self, batch: int, device=None, dtype=None) -> Tensor:
         return self._zeros(batch, self.hidden_size, device, dtype)
 
-    def gates(self, x_t: Tensor, h: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def _gates(self, x_t: Tensor, h: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """r, z, n, each (B, H), for one step from h (B, H)."""
         H = self.hidden_size
         wx = F.linear(x_t, self.weight_ih)
@@ -95,7 +95,7 @@ class GRUCell(RecurrentCell):
     def step(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
         """(h_t, h_t, {"r", "z": gates (B, H), "n": candidate (B, H)})."""
         self.check_input(x_t)
-        r, z, n = self.gates(x_t, state)
+        r, z, n = self._gates(x_t, state)
         h = n + z * (state - n)  # = (1 - z) ⊙ n + z ⊙ h_{t-1}
         return h, h, {"r": r, "z": z, "n": n}
 

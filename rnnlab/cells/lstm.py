@@ -96,7 +96,7 @@ class LSTMCell(RecurrentCell):
             self._zeros(batch, self.hidden_size, device, dtype),
         )
 
-    def gates(self, x_t: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    def _gates(self, x_t: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         """i, f, g, o and the new cell state c_t, each (B, H), for one step from h (B, R), c (B, H)."""
         wx, uh = F.linear(x_t, self.weight_ih), F.linear(h, self.weight_hh)
         if self.layer_norm:
@@ -120,7 +120,7 @@ class LSTMCell(RecurrentCell):
         """(h_t, (h_t, c_t), {"i", "f", "g", "o": gates (B, H), "c": c_t (B, H)})."""
         self.check_input(x_t)
         h, c = state
-        i, f, g, o, c = self.gates(x_t, h, c)
+        i, f, g, o, c = self._gates(x_t, h, c)
         h = o * ACTIVATIONS[self.state_activation](self.ln_c(c) if self.layer_norm else c)
         if self.weight_hr is not None:
             h = F.linear(h, self.weight_hr)

@@ -26,11 +26,30 @@ class Net(nn.Module):
         return self.body(x, state, lengths)
 
 
+def _lstm_gates(cell, x_t, h, c):
+    """i, f, g, o and the new c of a plain LSTMCell, from its weights (gate order i, f, g, o)."""
+    pre = x_t @ cell.weight_ih.T + cell.bias_ih + h @ cell.weight_hh.T + cell.bias_hh
+    pi, pf, pg, po = pre.chunk(4, dim=1)
+    i, f, g, o = torch.sigmoid(pi), torch.sigmoid(pf), torch.tanh(pg), torch.sigmoid(po)
+    return i, f, g, o, f * c + i * g
+
+
+def _gru_cho_gates(cell, x_t, h):
+    """r, z, n of a GRUCell(reset_after=False) from its weights (gate order r, z, n; the reset
+    gate scales h before the recurrent matmul)."""
+    H = h.shape[1]
+    wx = x_t @ cell.weight_ih.T + cell.bias_ih
+    r = torch.sigmoid(wx[:, :H] + h @ cell.weight_hh[:H].T + cell.bias_hh[:H])
+    z = torch.sigmoid(wx[:, H:2 * H] + h @ cell.weight_hh[H:2 * H].T + cell.bias_hh[H:2 * H])
+    n = torch.tanh(wx[:, 2 * H:] + (r * h) @ cell.weight_hh[2 * H:].T + cell.bias_hh[2 * H:])
+    return r, z, n
+
+
 def _lstm_by_hand(cell, x, h, c):
-    """Per-step h, c, i, f, g, o from cell.gates, time-major."""
+    """Per-step h, c, i, f, g, o computed from the weights, time-major."""
     out = {k: [] for k in "hcifgo"}
     for t in range(x.shape[0]):
-        i, f, g, o, c = cell.gates(x[t], h, c)
+        i, f, g, o, c = _lstm_gates(cell, x[t], h, c)
         h = o * torch.tanh(c)
         for k, v in zip("hcifgo", (h, c, i, f, g, o)):
             out[k].append(v)
@@ -90,7 +109,7 @@ def test_gru_kinds_are_the_hand_computed_gates():
     assert set(v) == {"h", "r", "z", "n"}
     with torch.no_grad():
         for t in range(5):
-            r, z, n = cell.gates(x[t], h)
+            r, z, n = _gru_cho_gates(cell, x[t], h)
             h = (1 - z) * n + z * h
             for k, ref in zip("rzn", (r, z, n)):
                 torch.testing.assert_close(v[k][t], ref, atol=1e-6, rtol=1e-6)
@@ -197,7 +216,7 @@ def test_wrapped_cells_record_h_and_whatever_internals_the_wrapper_reports():
     assert set(v["body.layers.0"]) == {"h", *leaky.internals} and set(v["body.layers.1"]) == {"h", *skip.internals}
     torch.testing.assert_close(v["body.layers.1"]["h"], y, atol=1e-6, rtol=1e-6)
     with torch.no_grad():  # step 0 from the zero state: the inner cell's own gates
-        gates = dict(zip("ifgo", leaky.cell.gates(x[0], torch.zeros(2, 4), torch.zeros(2, 4))))
+        gates = dict(zip("ifgo", _lstm_gates(leaky.cell, x[0], torch.zeros(2, 4), torch.zeros(2, 4))))
     for k in set(gates) & set(leaky.internals):
         torch.testing.assert_close(v["body.layers.0"][k][0], gates[k])
 
