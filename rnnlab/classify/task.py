@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 import torch
 from torch import Tensor
 from torch.nn import functional as F
@@ -31,6 +30,9 @@ IGNORE = -100  # label id of gold labels the model cannot know (F.cross_entropy'
 
 
 class ClassificationTask:
+    """Sequence classification for the `Trainer`: batches of token ids (T, B) with lengths (B,) and
+    labels (B,) → a `SequenceClassifier`'s cross-entropy; `evaluate` gives loss and accuracy."""
+
     metric = "error"  # 1 − accuracy
 
     def __init__(self, splits: dict[str, list[LabelledExample]], vocab: Vocabulary,
@@ -83,14 +85,11 @@ class ClassificationTask:
     def num_batches(self) -> int:
         return -(-len(self.splits["train"]) // self.batch_size)
 
-    def epoch_order(self, epoch: int) -> np.ndarray:
-        """The permutation of the training examples used in `epoch` (depends on seed and epoch only)."""
-        return self.shuffle(epoch)
-
     def batch_rows(self, epoch: int, index: int) -> list[int]:
+        """Example indices of update `index` of `epoch` (a shuffle that depends on seed and epoch only)."""
         if not 0 <= index < self.num_batches():
             raise IndexError(f"batch index {index} out of range [0, {self.num_batches()})")
-        return self.epoch_order(epoch)[index * self.batch_size:(index + 1) * self.batch_size].tolist()
+        return self.shuffle.batch(epoch, index, self.batch_size).tolist()
 
     def train_step(self, model, epoch: int, index: int, carry) -> StepOutput:
         tokens, lengths, labels = self.make_batch([self._ids["train"][i] for i in self.batch_rows(epoch, index)],

@@ -14,6 +14,14 @@ from rnnlab.layers.recurrent import Recurrent
 
 
 class Bidirectional(nn.Module):
+    """x (T, B, input_size) → outputs (T, B, output_size), state (forward_state, backward_state).
+
+    output_size is forward + backward width ("concat") or their common width ("sum"). With
+    "concat" the first `forward_size` columns are the forward direction's (`directions` = 2
+    tells a pooling that the backward half ends at step 0)."""
+
+    directions = 2
+
     def __init__(self, forward: Recurrent | RecurrentCell, backward: Recurrent | RecurrentCell, merge: str = "concat"):
         super().__init__()
         if merge not in ("concat", "sum"):
@@ -29,6 +37,7 @@ class Bidirectional(nn.Module):
         if merge == "sum" and forward.output_size != backward.output_size:
             raise ValueError("Bidirectional: merge='sum' needs equal output sizes")
         self.forward_layer, self.backward_layer, self.merge = forward, backward, merge
+        self.forward_size = forward.output_size  # the forward direction's columns of each output
 
     @property
     def input_size(self) -> int:

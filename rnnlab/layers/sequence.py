@@ -1,10 +1,21 @@
-"""Checks and index tricks shared by the sequence layers: lengths → mask, in-place reversal."""
+"""What the sequence layers and models check about their inputs, and the index tricks they share.
+
+`check_tokens` and `check_lengths` are the one place where token-id tensors (T, B) and lengths (B,)
+are validated; every model and layer calls them, so a bad batch gets the same message everywhere
+(a `DataError`, which is a ValueError). `OneHot` is the 1-of-N token input a model uses instead of
+an embedding matrix.
+"""
 from __future__ import annotations
 
 from typing import Sequence
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rnnlab.errors import DataError
+
+TOKEN_DTYPES = (torch.int64, torch.int32)  # what nn.Embedding and F.one_hot take
 
 
 def check_sequence(x: Tensor, input_size: int, where: str) -> None:
@@ -22,17 +33,46 @@ def check_sequence(x: Tensor, input_size: int, where: str) -> None:
 
 
 def check_lengths(lengths: Tensor | Sequence[int], T: int, B: int, device, where: str) -> Tensor:
-    """Lengths as a long tensor on `device`; each must be in [1, T] and there must be B of them."""
+    """Lengths as a long tensor on `device`: 1-D with B integer (not bool) entries, each in [1, T].
+    DataError naming the problem otherwise."""
     lengths = torch.as_tensor(lengths)
     if lengths.dim() != 1 or lengths.shape[0] != B:
-        raise ValueError(f"{where}: lengths must be 1-D with one entry per sequence ({B}), got shape {tuple(lengths.shape)}")
-    if lengths.is_floating_point() or lengths.is_complex():
-        raise TypeError(f"{where}: lengths must be integers, got {lengths.dtype}")
+        raise DataError(f"{where}: lengths must be 1-D with one entry per sequence ({B}), got shape {tuple(lengths.shape)}")
+    if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+        raise DataError(f"{where}: lengths must be integers, got {lengths.dtype}")
     if (lengths < 1).any():
-        raise ValueError(f"{where}: every length must be >= 1, got min {int(lengths.min())}")
+        raise DataError(f"{where}: every length must be in [1, {T}]: every length must be >= 1, "
+                        f"got min {int(lengths.min())}")
     if (lengths > T).any():
-        raise ValueError(f"{where}: a length ({int(lengths.max())}) exceeds the sequence's time dimension ({T})")
+        raise DataError(f"{where}: every length must be in [1, {T}]: a length ({int(lengths.max())}) exceeds the "
+                        f"sequence's time dimension ({T})")
     return lengths.to(device=device, dtype=torch.long)
+
+
+def lengths_or_full(lengths: Tensor | Sequence[int] | None, T: int, B: int, device, where: str) -> Tensor:
+    """`check_lengths`, with None meaning every sequence is T steps long."""
+    if lengths is None:
+        return torch.full((B,), T, dtype=torch.long, device=device)
+    return check_lengths(lengths, T, B, device, where)
+
+
+def check_tokens(tokens: Tensor, vocab_size: int, where: str, lengths: Tensor | Sequence[int] | None = None) -> Tensor:
+    """tokens must be a non-empty (T, B) integer tensor of ids in [0, vocab_size); with `lengths`
+    (checked by `check_lengths`) only the real steps t < lengths[b] are range-checked, so padding
+    may hold any id. → the lengths as a long tensor (B,), all T when None. DataError otherwise."""
+    if not isinstance(tokens, Tensor):
+        raise DataError(f"{where}: tokens must be a tensor of integer ids, got {type(tokens).__name__}")
+    if tokens.dtype not in TOKEN_DTYPES:
+        raise DataError(f"{where}: tokens must be integer ids (int64), got dtype {tokens.dtype}")
+    if tokens.dim() != 2 or tokens.shape[0] == 0 or tokens.shape[1] == 0:
+        raise DataError(f"{where}: tokens must be (T, B) = (time, batch) with both >= 1, got shape {tuple(tokens.shape)}")
+    T, B = tokens.shape
+    checked = lengths_or_full(lengths, T, B, tokens.device, where)
+    real = tokens if lengths is None else tokens[length_mask(checked, T)]
+    lo, hi = int(real.min()), int(real.max())
+    if lo < 0 or hi >= vocab_size:
+        raise DataError(f"{where}: token id out of range [0, {vocab_size}): min {lo}, max {hi}")
+    return checked
 
 
 def length_mask(lengths: Tensor, T: int) -> Tensor:
@@ -51,3 +91,24 @@ def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
     t = torch.arange(T, device=x.device).unsqueeze(1)  # (T, 1)
     index = torch.where(t < lengths, lengths - 1 - t, t)  # (T, B)
     return x.gather(0, index.unsqueeze(-1).expand_as(x))
+
+
+class OneHot(nn.Module):
+    """1-of-N token input, the parameter-free stand-in for `nn.Embedding`: ids (...) → (..., N).
+
+    `num_embeddings` = `embedding_dim` = N, as an embedding of that width would say. The vectors
+    take the dtype and device of the module (`.to()` / `.double()` move it like any other)."""
+
+    def __init__(self, num_embeddings: int):
+        super().__init__()
+        if num_embeddings < 1:
+            raise ValueError(f"OneHot: num_embeddings must be >= 1, got {num_embeddings}")
+        self.num_embeddings = self.embedding_dim = num_embeddings
+        # carries dtype and device only; not saved, so a one-hot model's state_dict has no input entry
+        self.register_buffer("_like", torch.zeros(0), persistent=False)
+
+    def forward(self, ids: Tensor) -> Tensor:
+        return F.one_hot(ids.long(), self.num_embeddings).to(self._like)
+
+    def extra_repr(self) -> str:
+        return str(self.num_embeddings)

@@ -4,6 +4,9 @@ Dropout (training only) is applied between layers, not after the last, as in tor
 With `residual=True` every layer whose input and output widths agree adds its input to its
 output (Wu et al. 2016), which keeps deep stacks trainable. State is a tuple with one entry per
 layer.
+
+`build_encoder` (rnnlab/layers/encoder.py) makes the usual stacks from a cell name or factory
+and records how in `spec`; a Stacked built by hand has `spec` None.
 """
 from __future__ import annotations
 
@@ -14,6 +17,13 @@ from torch.nn import functional as F
 
 
 class Stacked(nn.Module):
+    """x (T, B, input_size) → outputs (T, B, output_size) of the top layer, and a tuple with each
+    layer's final state. `directions` and `forward_size` describe the top layer's output, for
+    the poolings: 2 when it is a concatenating `Bidirectional`, whose first `forward_size`
+    columns are the forward direction's."""
+
+    spec = None  # an EncoderSpec when build_encoder made this stack (see rnnlab/layers/encoder.py)
+
     def __init__(self, layers: Sequence[nn.Module], dropout: float = 0.0, residual: bool = False):
         super().__init__()
         if not layers:
@@ -42,6 +52,16 @@ class Stacked(nn.Module):
     @property
     def batch_first(self) -> bool:
         return self.layers[0].batch_first
+
+    @property
+    def directions(self) -> int:
+        top = self.layers[-1]
+        return 2 if getattr(top, "directions", 1) == 2 and getattr(top, "merge", "concat") == "concat" else 1
+
+    @property
+    def forward_size(self) -> int:
+        top = self.layers[-1]
+        return top.forward_size if self.directions == 2 else top.output_size
 
     def init_state(self, batch: int, device=None, dtype=None) -> tuple:
         return tuple(layer.init_state(batch, device, dtype) for layer in self.layers)

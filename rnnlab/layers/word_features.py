@@ -4,6 +4,8 @@ concatenated; see rnnlab/data/words.py for the encodings themselves.
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F

@@ -5,8 +5,8 @@ Bahdanau et al. 2015.
     C ──bridge──▶ decoder state s_0
     for t = 1..T:   s_t = cell([E y_{t−1}; c_t?; C?], s_{t−1}),   p(y_t | y_<t, x) = softmax(W_o [s_t; c_t?; C?])
 
-The encoder is any registry cell unrolled by `Recurrent` (stacked, optionally bidirectional),
-with source lengths respected. C is the top layer's final hidden vector, [h→_S; h←_1] when
+The encoder is any registry cell unrolled by `Recurrent` (`build_encoder`: stacked, optionally
+bidirectional), with source lengths respected. C is the top layer's final hidden vector, [h→_S; h←_1] when
 bidirectional. The decoder is a stack of *cells* run one step at a time, because each input
 y_{t−1} may be the model's own previous output. Options:
 
@@ -33,12 +33,9 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnlab.cells._state import check_state, hidden_of, replace_hidden
-from rnnlab.cells.registry import make_cell
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.layers.bidirectional import Bidirectional
-from rnnlab.layers.recurrent import Recurrent
-from rnnlab.layers.sequence import check_lengths
-from rnnlab.layers.stacked import Stacked
+from rnnlab.layers.encoder import Described, build_encoder, cell_factory, described
+from rnnlab.layers.sequence import check_lengths, check_tokens, length_mask
 from rnnlab.seq2seq.attention import AdditiveAttention
 
 BRIDGES = ("auto", "copy", "learned", "none")
@@ -89,45 +86,22 @@ def choose_inputs(true: Tensor, predicted: Tensor, p: float) -> Tensor:
     return torch.where(coin, true, predicted)
 
 
-def _check_tokens(tokens: Tensor, vocab_size: int, what: str, dims: int) -> None:
-    if not isinstance(tokens, Tensor) or tokens.dtype not in (torch.int64, torch.int32):
-        got = tokens.dtype if isinstance(tokens, Tensor) else type(tokens).__name__
-        raise DataError(f"{what}: tokens must be an integer id tensor, got {got}")
-    if tokens.dim() != dims or 0 in tokens.shape:
-        raise DataError(f"{what}: expected a non-empty {dims}-D tensor of ids, got shape {tuple(tokens.shape)}")
-    if int(tokens.min()) < 0 or int(tokens.max()) >= vocab_size:
-        raise DataError(f"{what}: token id out of range [0, {vocab_size}): min {int(tokens.min())}, "
-                        f"max {int(tokens.max())}")
-
-
 class Encoder(nn.Module):
-    """Source ids (S, B) → embedding → stacked `Recurrent` (or `Bidirectional`, concatenated)
-    layers → outputs (S, B, output_size) and the final state per layer."""
+    """Source ids (S, B) → `embedding` → `rnn` (a recurrent encoder, e.g. `build_encoder`) →
+    outputs (S, B, output_size) and the final state per layer."""
 
-    def __init__(self, vocab_size: int, *, cell: str = "lstm", hidden_size: int = 128, num_layers: int = 1,
-                 embedding_size: int | None = None, bidirectional: bool = False, dropout: float = 0.0):
+    def __init__(self, embedding: nn.Embedding, rnn: nn.Module, *, dropout: float = 0.0):
+        """`dropout` acts on the embedded source (the rnn has its own between layers)."""
         super().__init__()
-        embedding_size = hidden_size if embedding_size is None else embedding_size
-        if min(vocab_size, hidden_size, num_layers, embedding_size) < 1:
-            raise ConfigError(f"Encoder: vocab_size, hidden_size, num_layers and embedding_size must be >= 1, "
-                              f"got {vocab_size}, {hidden_size}, {num_layers}, {embedding_size}")
-        self.vocab_size, self.hidden_size, self.bidirectional = vocab_size, hidden_size, bidirectional
-        self.dropout = dropout
-        self.output_size = hidden_size * (2 if bidirectional else 1)
-        self.embedding = nn.Embedding(vocab_size, embedding_size)
-        layers, width = [], embedding_size
-        for _ in range(num_layers):
-            if bidirectional:
-                layers.append(Bidirectional(Recurrent(make_cell(cell, width, hidden_size)),
-                                            Recurrent(make_cell(cell, width, hidden_size), reverse=True)))
-            else:
-                layers.append(Recurrent(make_cell(cell, width, hidden_size)))
-            width = self.output_size
-        self.rnn = Stacked(layers, dropout=dropout)
+        if embedding.embedding_dim != rnn.input_size:
+            raise ConfigError(f"Encoder: the embedding is {embedding.embedding_dim} wide but the rnn reads {rnn.input_size}")
+        self.embedding, self.rnn, self.dropout = embedding, rnn, dropout
+        self.vocab_size, self.output_size = embedding.num_embeddings, rnn.output_size
+        self.bidirectional = getattr(rnn, "directions", 1) == 2
 
     def forward(self, src: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, tuple]:
         """src (S, B) ids, lengths (B,) in [1, S] (None: all S) → outputs (S, B, output_size), finals."""
-        _check_tokens(src, self.vocab_size, "Encoder", 2)
+        check_tokens(src, self.vocab_size, "Encoder")
         x = F.dropout(self.embedding(src), self.dropout, self.training)
         return self.rnn(x, None, lengths)
 
@@ -141,35 +115,36 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """A stack of cells run one step at a time, conditioned on the encoder's `Memory`."""
+    """A stack of cells run one step at a time, conditioned on the encoder's `Memory`:
+    prev ids (B,) → logits (B, V), one state per cell, attention weights (B, S) or None.
 
-    def __init__(self, vocab_size: int, memory_size: int, *, cell: str = "lstm", hidden_size: int = 128,
-                 num_layers: int = 1, embedding_size: int | None = None, attention: bool = False,
-                 attention_size: int | None = None, context_input: bool = False, bridge: str = "learned",
-                 dropout: float = 0.0):
+    Modules: `embedding` (V × E), `attention` (`AdditiveAttention` or None), `cells` (the stack;
+    the first reads E + memory_size × (attention + context_input) features), `bridge_proj`
+    (memory_size → layers × hidden, for bridge="learned") and `output` (the softmax layer)."""
+
+    def __init__(self, embedding: nn.Embedding, cells, memory_size: int, *, attention: AdditiveAttention | None = None,
+                 context_input: bool = False, bridge: str = "learned", dropout: float = 0.0):
         """`memory_size` is the encoder's output width (= the width of C). `bridge` is "learned",
-        "copy" or "none" here (Seq2Seq resolves "auto")."""
+        "copy" or "none" here (Seq2Seq.build resolves "auto")."""
         super().__init__()
-        embedding_size = hidden_size if embedding_size is None else embedding_size
-        if min(vocab_size, memory_size, hidden_size, num_layers, embedding_size) < 1:
-            raise ConfigError(f"Decoder: sizes must be >= 1, got vocab {vocab_size}, memory {memory_size}, "
-                              f"hidden {hidden_size}, layers {num_layers}, embedding {embedding_size}")
+        cells = nn.ModuleList(cells)
+        if not len(cells):
+            raise ConfigError("Decoder: needs at least one cell")
         if bridge not in ("learned", "copy", "none"):
             raise ConfigError(f"Decoder: bridge must be 'learned', 'copy' or 'none', got {bridge!r}")
         if bridge == "none" and not (attention or context_input):
             raise ConfigError("Decoder: with bridge='none' and neither attention nor context_input the "
                               "decoder never sees the source")
-        self.vocab_size, self.hidden_size, self.num_layers = vocab_size, hidden_size, num_layers
+        extra = memory_size * (int(attention is not None) + int(context_input))  # c_t and/or C, at input and output
+        widths = [embedding.embedding_dim + extra] + [c.output_size for c in cells[:-1]]
+        for k, (cell, width) in enumerate(zip(cells, widths)):
+            if cell.input_size != width:
+                raise ConfigError(f"Decoder: cell {k} reads {cell.input_size} features but gets {width}")
+        self.vocab_size, self.hidden_size, self.num_layers = embedding.num_embeddings, cells[-1].output_size, len(cells)
         self.memory_size, self.context_input, self.bridge, self.dropout = memory_size, context_input, bridge, dropout
-        self.embedding = nn.Embedding(vocab_size, embedding_size)
-        self.attention = None
-        if attention:
-            self.attention = AdditiveAttention(hidden_size, memory_size, attention_size or hidden_size)
-        extra = memory_size * (int(attention) + int(context_input))  # c_t and/or C, at input and output
-        self.cells = nn.ModuleList(make_cell(cell, (embedding_size + extra) if k == 0 else hidden_size, hidden_size)
-                                   for k in range(num_layers))
-        self.bridge_proj = nn.Linear(memory_size, num_layers * hidden_size) if bridge == "learned" else None
-        self.output = nn.Linear(hidden_size + extra, vocab_size)
+        self.embedding, self.attention, self.cells = embedding, attention, cells
+        self.bridge_proj = nn.Linear(memory_size, sum(c.hidden_size for c in cells)) if bridge == "learned" else None
+        self.output = nn.Linear(self.hidden_size + extra, self.vocab_size)
 
     def initial_state(self, context: Tensor, finals: tuple | None = None) -> tuple:
         """s_0, one state per layer, from C (B, memory_size) or, for bridge="copy", the encoder's
@@ -204,12 +179,35 @@ class Decoder(nn.Module):
         return self.output(F.dropout(out, self.dropout, self.training)), tuple(new), weights
 
 
-class Seq2Seq(nn.Module):
-    """Encoder + decoder. The target vocabulary's `<bos>`, `<eos>` and `<pad>` ids are part of the
-    model (defaults 1, 2, 0: the order `build_vocabularies` gives)."""
+class Seq2Seq(Described, nn.Module):
+    """Encoder + decoder: src (S, B) ids, src lengths (B,), target (T, B) ids → logits (T, B, V)
+    and attention weights (T, B, S) or None. The target vocabulary's `<bos>`, `<eos>` and `<pad>`
+    ids are part of the model (defaults 1, 2, 0: the order `build_vocabularies` gives).
 
-    def __init__(
-        self,
+    `Seq2Seq(encoder, decoder)` takes the modules; `Seq2Seq.build(src_vocab_size, tgt_vocab_size,
+    cell="lstm", ...)` makes them from a cell name and sizes and is what `config()` describes."""
+
+    def __init__(self, encoder: Encoder, decoder: Decoder, *, bos_index: int = 1, eos_index: int = 2,
+                 pad_index: int = 0):
+        super().__init__()
+        specials = {"bos_index": bos_index, "eos_index": eos_index, "pad_index": pad_index}
+        for name, i in specials.items():
+            if not 0 <= i < decoder.vocab_size:
+                raise ConfigError(f"{name} {i} is outside the target vocabulary (size {decoder.vocab_size})")
+        if len(set(specials.values())) < 3:
+            raise ConfigError(f"bos, eos and pad must be distinct tokens, got {specials}")
+        if decoder.memory_size != encoder.output_size:
+            raise ConfigError(f"the decoder reads a {decoder.memory_size}-wide memory but the encoder gives "
+                              f"{encoder.output_size}")
+        if decoder.bridge == "copy" and encoder.bidirectional:
+            raise ConfigError("bridge='copy' needs a unidirectional encoder (a bidirectional one has twice the "
+                              "decoder's width); use 'learned'")
+        self.bos_index, self.eos_index, self.pad_index = bos_index, eos_index, pad_index
+        self.encoder, self.decoder = encoder, decoder
+
+    @classmethod
+    def build(
+        cls,
         src_vocab_size: int,
         tgt_vocab_size: int,
         *,
@@ -226,50 +224,38 @@ class Seq2Seq(nn.Module):
         bos_index: int = 1,
         eos_index: int = 2,
         pad_index: int = 0,
-    ):
-        super().__init__()
+    ) -> "Seq2Seq":
+        """The model from a cell name and sizes (see the module docstring for the options)."""
         if bridge not in BRIDGES:
             raise ConfigError(f"unknown bridge {bridge!r}; choose one of: {', '.join(BRIDGES)}")
-        if not 0.0 <= dropout < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), got {dropout}")
-        specials = {"bos_index": bos_index, "eos_index": eos_index, "pad_index": pad_index}
-        for name, i in specials.items():
-            if not 0 <= i < tgt_vocab_size:
-                raise ConfigError(f"{name} {i} is outside the target vocabulary (size {tgt_vocab_size})")
-        if len(set(specials.values())) < 3:
-            raise ConfigError(f"bos, eos and pad must be distinct tokens, got {specials}")
-        self._config = dict(src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size, cell=cell,
-                            hidden_size=hidden_size, num_layers=num_layers, embedding_size=embedding_size,
-                            bidirectional=bidirectional, attention=attention, attention_size=attention_size,
-                            context_input=context_input, bridge=bridge, dropout=dropout, **specials)
-        self.bos_index, self.eos_index, self.pad_index = bos_index, eos_index, pad_index
-        can_copy = not bidirectional
-        if bridge == "copy" and not can_copy:
+        if bridge == "copy" and bidirectional:
             raise ConfigError("bridge='copy' needs a unidirectional encoder (a bidirectional one has twice the "
                               "decoder's width); use 'learned'")
-        self.encoder = Encoder(src_vocab_size, cell=cell, hidden_size=hidden_size, num_layers=num_layers,
-                               embedding_size=embedding_size, bidirectional=bidirectional, dropout=dropout)
-        self.decoder = Decoder(tgt_vocab_size, self.encoder.output_size, cell=cell, hidden_size=hidden_size,
-                               num_layers=num_layers, embedding_size=embedding_size, attention=attention,
-                               attention_size=attention_size, context_input=context_input,
-                               bridge=("copy" if can_copy else "learned") if bridge == "auto" else bridge,
-                               dropout=dropout)
-
-    @classmethod
-    def build(cls, *args, **kwargs) -> "Seq2Seq":
-        """The model from names and sizes (a cell name, hidden size, layers, ...): what recipes and
-        `from_config` call. The constructor itself takes modules."""
-        return cls(*args, **kwargs)
-
-    def config(self) -> dict:
-        return dict(self._config)
-
-    @classmethod
-    def from_config(cls, config: dict) -> "Seq2Seq":
-        try:
-            return cls.build(**config)
-        except TypeError as e:  # unknown or missing keys
-            raise ConfigError(f"model config does not describe a Seq2Seq ({e})") from None
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1), got {dropout}")
+        arguments = dict(src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size, cell=cell,
+                         hidden_size=hidden_size, num_layers=num_layers, embedding_size=embedding_size,
+                         bidirectional=bidirectional, attention=attention, attention_size=attention_size,
+                         context_input=context_input, bridge=bridge, dropout=dropout, bos_index=bos_index,
+                         eos_index=eos_index, pad_index=pad_index)
+        embedding_size = hidden_size if embedding_size is None else embedding_size
+        if min(src_vocab_size, tgt_vocab_size, hidden_size, num_layers, embedding_size) < 1:
+            raise ConfigError(f"vocabulary sizes, hidden_size, num_layers and embedding_size must be >= 1, got "
+                              f"{src_vocab_size}, {tgt_vocab_size}, {hidden_size}, {num_layers}, {embedding_size}")
+        encoder = Encoder(nn.Embedding(src_vocab_size, embedding_size),
+                          build_encoder(cell, embedding_size, hidden_size, num_layers, bidirectional=bidirectional,
+                                        dropout=dropout), dropout=dropout)
+        memory = encoder.output_size
+        target_embedding = nn.Embedding(tgt_vocab_size, embedding_size)
+        attend = AdditiveAttention(hidden_size, memory, attention_size or hidden_size) if attention else None
+        make = cell_factory(cell)
+        width = embedding_size + memory * (int(attention) + int(context_input))
+        cells = [make(width if k == 0 else hidden_size, hidden_size) for k in range(num_layers)]
+        decoder = Decoder(target_embedding, cells, memory, attention=attend, context_input=context_input,
+                          bridge=("learned" if bidirectional else "copy") if bridge == "auto" else bridge,
+                          dropout=dropout)
+        model = cls(encoder, decoder, bos_index=bos_index, eos_index=eos_index, pad_index=pad_index)
+        return described(model, arguments)
 
     @property
     def tgt_vocab_size(self) -> int:
@@ -277,15 +263,11 @@ class Seq2Seq(nn.Module):
 
     def encode(self, src: Tensor, src_lengths: Tensor | None = None) -> tuple[Memory, tuple]:
         """src (S, B) ids, src_lengths (B,) → the decoder's memory and initial state s_0."""
-        _check_tokens(src, self.encoder.vocab_size, "Seq2Seq source", 2)
-        S, B = src.shape
+        checked = check_tokens(src, self.encoder.vocab_size, "Seq2Seq source")
         if src_lengths is not None:
-            src_lengths = check_lengths(src_lengths, S, B, src.device, "Seq2Seq source")
+            src_lengths = checked = check_lengths(src_lengths, *src.shape, src.device, "Seq2Seq source")
         states, finals = self.encoder(src, src_lengths)
-        if src_lengths is None:
-            mask = torch.ones(S, B, dtype=torch.bool, device=src.device)
-        else:
-            mask = torch.arange(S, device=src.device).unsqueeze(1) < src_lengths.unsqueeze(0)
+        mask = length_mask(checked, src.shape[0])  # (S, B)
         context = self.encoder.context(finals)
         att = self.decoder.attention
         memory = Memory(states, mask, context, None if att is None else att.keys(states), finals)
@@ -302,7 +284,7 @@ class Seq2Seq(nn.Module):
 
         Step t > 1 is fed y_{t−1} with probability `teacher_forcing`, else the model's own argmax
         at t − 1 (no gradient through the choice); a coin per token (scheduled sampling)."""
-        _check_tokens(tgt, self.tgt_vocab_size, "Seq2Seq target", 2)
+        check_tokens(tgt, self.tgt_vocab_size, "Seq2Seq target")
         if src.dim() == 2 and tgt.shape[1] != src.shape[1]:
             raise DataError(f"Seq2Seq: source batch {src.shape[1]} and target batch {tgt.shape[1]} differ")
         memory, state = self.encode(src, src_lengths)

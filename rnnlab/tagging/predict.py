@@ -17,7 +17,25 @@ from rnnlab.tagging.bio import bio_constraints, bio_viterbi
 from rnnlab.train.inference import eval_mode, length_batches, model_device
 
 
-class SlotFiller:
+class TagLabels:
+    """Sizes of the tag and intent vocabularies held as `tag_vocab` / `intent_vocab` (None: no intents)."""
+
+    tag_vocab: Vocabulary
+    intent_vocab: Vocabulary | None
+
+    @property
+    def num_tags(self) -> int:
+        return len(self.tag_vocab)
+
+    @property
+    def num_intents(self) -> int:
+        """0 when the data has no intents (then build the Tagger with num_intents=0)."""
+        return 0 if self.intent_vocab is None else len(self.intent_vocab)
+
+
+class SlotFiller(TagLabels):
+    """Sentences (lists of words) → (tags, intent or None) per sentence, with a trained `Tagger`."""
+
     def __init__(self, model, tag_vocab: Vocabulary, intent_vocab: Vocabulary | None = None, *, encoder=None,
                  batch_size: int = 64, bio_decoding: bool = False):
         """`encoder`: what turns sentences into a `WordBatch` (default: the model's own features).
@@ -28,14 +46,6 @@ class SlotFiller:
         self.encoder = model.features if encoder is None else encoder
         self.batch_size = batch_size
         self.bio = bio_constraints(tag_vocab.tokens) if bio_decoding else None
-
-    @property
-    def num_tags(self) -> int:
-        return len(self.tag_vocab)
-
-    @property
-    def num_intents(self) -> int:
-        return 0 if self.intent_vocab is None else len(self.intent_vocab)
 
     def check_outputs(self, tag_logits: Tensor, intent_logits: Tensor | None) -> None:
         if tag_logits.shape[-1] != self.num_tags:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 import torch
 from torch import Tensor
 from torch.nn import functional as F
@@ -25,13 +24,16 @@ from rnnlab.data.words import WordBatch
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.tagging.metrics import intent_accuracy, slot_scores, token_accuracy
 from rnnlab.tagging.model import IGNORE
-from rnnlab.tagging.predict import SlotFiller
+from rnnlab.tagging.predict import SlotFiller, TagLabels
 from rnnlab.train.inference import eval_mode, model_device
 from rnnlab.train.shuffle import EpochShuffle
 from rnnlab.train.trainer import StepOutput
 
 
-class TaggingTask:
+class TaggingTask(TagLabels):
+    """Slot filling (and intent classification) for the `Trainer`: batches of `TaggedExample`s
+    → a `Tagger`'s loss; `evaluate` gives slot F1 (conlleval) and accuracies."""
+
     metric = "error"  # 1 − slot F1
 
     def __init__(self, splits: dict[str, list[TaggedExample]], encoder, *, batch_size: int = 32, seed: int = 0,
@@ -62,29 +64,16 @@ class TaggingTask:
         self.intent_vocab = intent_vocab
         self.shuffle = EpochShuffle(len(self.splits["train"]), seed)
 
-    @property
-    def num_tags(self) -> int:
-        return len(self.tag_vocab)
-
-    @property
-    def num_intents(self) -> int:
-        """0 when the data has no intents (then build the Tagger with num_intents=0)."""
-        return 0 if self.intent_vocab is None else len(self.intent_vocab)
-
     # --- training ------------------------------------------------------------------------------
 
     def num_batches(self) -> int:
         return -(-len(self.splits["train"]) // self.batch_size)
 
-    def epoch_order(self, epoch: int) -> np.ndarray:
-        """The permutation of the training sentences used in `epoch` (depends on seed and epoch only)."""
-        return self.shuffle(epoch)
-
     def batch_examples(self, epoch: int, index: int) -> list[TaggedExample]:
+        """The sentences of update `index` of `epoch` (a shuffle that depends on seed and epoch only)."""
         if not 0 <= index < self.num_batches():
             raise IndexError(f"batch index {index} out of range [0, {self.num_batches()})")
-        rows = self.epoch_order(epoch)[index * self.batch_size:(index + 1) * self.batch_size]
-        return [self.splits["train"][i] for i in rows]
+        return [self.splits["train"][i] for i in self.shuffle.batch(epoch, index, self.batch_size)]
 
     def make_batch(self, examples: Sequence[TaggedExample], device=None) -> tuple[WordBatch, Tensor, Tensor | None]:
         """Words, tag ids (T, B) with IGNORE at padded steps and unknown tags, intent ids (B,) or None."""

@@ -13,7 +13,7 @@ SEQUENCES = [[1, 2, 3, 4, 5], [6, 1], [2, 2, 3]]
 def make(seed=0, **kw):
     torch.manual_seed(seed)
     kw = {"hidden_size": 5, "embedding_size": 4, **kw}
-    return SequenceClassifier(V, C, **kw).eval()
+    return SequenceClassifier.build(V, C, **kw).eval()
 
 
 def padded(sequences, pad=0):
@@ -27,7 +27,7 @@ def padded(sequences, pad=0):
 def top_outputs(model, tokens, lengths):
     """The top layer's outputs (T, B, width), captured by a forward hook."""
     seen = []
-    handle = model.layers[-1].register_forward_hook(lambda m, i, o: seen.append(o[0]))
+    handle = model.encoder.layers[-1].register_forward_hook(lambda m, i, o: seen.append(o[0]))
     logits = model(tokens, lengths)
     handle.remove()
     return logits, seen[0]
@@ -131,4 +131,28 @@ def test_bad_config():
         with pytest.raises(ConfigError, match=message):
             make(**kw)
     with pytest.raises(ConfigError, match="at least 2 classes"):
-        SequenceClassifier(V, 1)
+        SequenceClassifier.build(V, 1)
+
+
+def test_modules_compose_and_old_state_dict_keys_load():
+    """The constructor takes modules; a state_dict written by rnnlab 0.1 ("layers.K...") loads."""
+    from torch import nn
+
+    from rnnlab.layers.encoder import build_encoder
+    from rnnlab.layers.pooling import make_pooling
+    model = make(bidirectional=True, num_layers=2, pool="attention")
+    old = {(k[len("encoder."):] if k.startswith("encoder.layers.") else k): v for k, v in model.state_dict().items()}
+    assert any(k.startswith("layers.1.backward_layer") for k in old)
+    torch.manual_seed(1)
+    rebuilt = SequenceClassifier.from_config(model.config()).eval()
+    rebuilt.load_state_dict(old)
+    assert rebuilt.upgrade_state_dict(old).keys() == model.state_dict().keys()
+    args = padded(SEQUENCES)
+    assert torch.equal(rebuilt(*args), model(*args))
+    encoder = build_encoder("gru", 4, 5)
+    own = SequenceClassifier(nn.Embedding(V, 4), encoder, make_pooling("mean", encoder), nn.Linear(5, C))
+    assert own(*args).shape == (3, C)
+    with pytest.raises(ConfigError, match="built from modules"):
+        own.config()
+    with pytest.raises(ConfigError, match="encoder reads 4"):
+        SequenceClassifier(nn.Embedding(V, 3), encoder, make_pooling("mean", encoder), nn.Linear(5, C))

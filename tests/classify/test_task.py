@@ -21,7 +21,7 @@ SPLITS = {"train": [ex("ab", "x"), ex("abc", "y"), ex("b", "x"), ex("cca", "y"),
 def setup(splits=SPLITS, **kw):
     task = ClassificationTask(splits, ClassificationTask.build_vocab(splits["train"]), **kw)
     torch.manual_seed(0)
-    return task, SequenceClassifier(len(task.vocab), task.num_classes, hidden_size=4, embedding_size=3)
+    return task, SequenceClassifier.build(len(task.vocab), task.num_classes, hidden_size=4, embedding_size=3)
 
 
 def test_vocabularies():
@@ -50,9 +50,9 @@ def test_bad_setups():
         setup(batch_size=0)
     task, _ = setup()
     with pytest.raises(ConfigError, match="build it with num_classes=2"):
-        task.evaluate(SequenceClassifier(len(task.vocab), 3, hidden_size=4), "valid")
+        task.evaluate(SequenceClassifier.build(len(task.vocab), 3, hidden_size=4), "valid")
     with pytest.raises(DataError, match="no 'test' split"):
-        task.evaluate(SequenceClassifier(len(task.vocab), 2, hidden_size=4), "test")
+        task.evaluate(SequenceClassifier.build(len(task.vocab), 2, hidden_size=4), "test")
 
 
 def test_epoch_order_depends_on_seed_and_epoch_only():
@@ -99,7 +99,7 @@ def test_lstm_learns_parity(tmp_path):
     splits = {"train": train, "valid": valid}
     task = ClassificationTask(splits, ClassificationTask.build_vocab(train), batch_size=16)
     torch.manual_seed(0)
-    model = SequenceClassifier(len(task.vocab), task.num_classes, hidden_size=16, embedding_size=0)
+    model = SequenceClassifier.build(len(task.vocab), task.num_classes, hidden_size=16, embedding_size=0)
     summary = Trainer(model, task, TrainConfig(epochs=60, lr=1e-2), tmp_path / "run", progress=False,
                       tensorboard=False).fit()
     assert summary["valid"]["accuracy"] >= 0.95, summary

@@ -6,6 +6,7 @@ import torch
 from torch.nn import functional as F
 
 from rnnlab.cells.registry import cell_names
+from rnnlab.layers.sequence import OneHot
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.lm import LanguageModel, generate, sample_next
 from rnnlab.lm.task import evaluate_stream
@@ -14,7 +15,7 @@ from rnnlab.lm.task import evaluate_stream
 @pytest.mark.parametrize("cell", cell_names())
 def test_every_named_cell_makes_a_language_model(cell):
     torch.manual_seed(0)
-    model = LanguageModel(11, cell=cell, hidden_size=8, num_layers=2, embedding_size=4)
+    model = LanguageModel.build(11, cell=cell, hidden_size=8, num_layers=2, embedding_size=4)
     tokens = torch.randint(0, 11, (5, 3))
     logits, state = model(tokens)
     assert logits.shape == (5, 3, 11)
@@ -27,24 +28,24 @@ def test_every_named_cell_makes_a_language_model(cell):
 
 def test_one_hot_input_equals_embedding_with_identity_weights():
     torch.manual_seed(0)
-    onehot = LanguageModel(6, hidden_size=5, num_layers=1, embedding_size=0)
-    embed = LanguageModel(6, hidden_size=5, num_layers=1, embedding_size=6)
+    onehot = LanguageModel.build(6, hidden_size=5, num_layers=1, embedding_size=0)
+    embed = LanguageModel.build(6, hidden_size=5, num_layers=1, embedding_size=6)
     embed.load_state_dict({**onehot.state_dict(), "embedding.weight": torch.eye(6)})
     tokens = torch.randint(0, 6, (4, 2))
     torch.testing.assert_close(onehot(tokens)[0], embed(tokens)[0])
-    assert onehot.embedding is None
+    assert isinstance(onehot.embedding, OneHot) and not any(k.startswith("embedding") for k in onehot.state_dict())
 
 
 def test_tied_weights_and_init_range():
-    model = LanguageModel(9, hidden_size=6, embedding_size=6, tie_weights=True, init_range=0.1)
+    model = LanguageModel.build(9, hidden_size=6, embedding_size=6, tie_weights=True, init_range=0.1)
     assert model.decoder.weight is model.embedding.weight
     assert all(p.abs().max() <= 0.1 for p in model.parameters())
     with pytest.raises(ConfigError, match="tie_weights needs embedding_size == hidden_size"):
-        LanguageModel(9, hidden_size=6, embedding_size=4, tie_weights=True)
+        LanguageModel.build(9, hidden_size=6, embedding_size=4, tie_weights=True)
 
 
 def test_bad_tokens_are_named():
-    model = LanguageModel(5, hidden_size=4, num_layers=1)
+    model = LanguageModel.build(5, hidden_size=4, num_layers=1)
     with pytest.raises(DataError, match=r"out of range \[0, 5\).*max 7"):
         model(torch.tensor([[1], [7]]))
     with pytest.raises(DataError, match="integer ids"):
@@ -52,12 +53,12 @@ def test_bad_tokens_are_named():
     with pytest.raises(DataError, match=r"\(T, B\)"):
         model(torch.zeros(3, dtype=torch.long))
     with pytest.raises(ConfigError, match="unknown cell 'lsmt'"):
-        LanguageModel(5, cell="lsmt")
+        LanguageModel.build(5, cell="lsmt")
 
 
 def test_generation_never_reruns_the_prefix():
     torch.manual_seed(0)
-    model = LanguageModel(7, hidden_size=8, num_layers=2)
+    model = LanguageModel.build(7, hidden_size=8, num_layers=2)
     calls = []
     forward = model.forward
     model.forward = lambda tokens, state=None: (calls.append(tuple(tokens.shape)), forward(tokens, state))[1]
@@ -95,7 +96,7 @@ def test_sampling_temperature_and_top_k():
 
 def test_evaluation_equals_one_full_pass():
     torch.manual_seed(0)
-    model = LanguageModel(8, hidden_size=6, num_layers=2).double()
+    model = LanguageModel.build(8, hidden_size=6, num_layers=2).double()
     ids = torch.randint(0, 8, (600,))
     logits, _ = model(ids[:-1].view(-1, 1))
     direct = F.cross_entropy(logits.flatten(0, 1), ids[1:]).item()

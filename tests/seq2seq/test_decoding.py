@@ -15,7 +15,7 @@ EOS = 2
 def _model(attention: bool, eos_bias: float = 0.0, seed: int = 0):
     """A fresh model; `eos_bias` shifts the <eos> logit."""
     torch.manual_seed(seed)
-    m = Seq2Seq(10, 8, cell="gru", hidden_size=12, embedding_size=6, attention=attention, bidirectional=attention)
+    m = Seq2Seq.build(10, 8, cell="gru", hidden_size=12, embedding_size=6, attention=attention, bidirectional=attention)
     with torch.no_grad():
         m.decoder.output.bias[EOS] += eos_bias
     return m
@@ -28,7 +28,7 @@ def _trained(attention: bool):
     data = transduction_data("reverse", 1200, 0, 0, seed=0, min_len=1, max_len=8)
     sv, tv = build_vocabularies(data["train"])
     torch.manual_seed(0)
-    model = Seq2Seq(len(sv), len(tv), cell="gru", hidden_size=16, embedding_size=8, attention=attention)
+    model = Seq2Seq.build(len(sv), len(tv), cell="gru", hidden_size=16, embedding_size=8, attention=attention)
     task = Seq2SeqTask({"train": data["train"]}, sv, tv, batch_size=20)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     for i in range(task.num_batches()):
@@ -94,7 +94,7 @@ def _markov_model():
     table[bos, [a, b, EOS]] = torch.tensor([0.5, 0.4, 0.1])
     table[a, [c, d, EOS]] = torch.tensor([0.34, 0.33, 0.33])
     table[[b, c, d], EOS] = 1.0
-    m = Seq2Seq(5, V, cell="elman", hidden_size=V, embedding_size=V)
+    m = Seq2Seq.build(5, V, cell="elman", hidden_size=V, embedding_size=V)
     with torch.no_grad():
         dec, cell = m.decoder, m.decoder.cells[0]
         dec.embedding.weight.copy_(3 * torch.eye(V))       # x = 3·onehot(prev)

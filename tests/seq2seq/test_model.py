@@ -25,7 +25,7 @@ PATHS = [
 def _model(**kw):
     torch.manual_seed(0)
     kw = {"cell": "gru", "hidden_size": 6, "embedding_size": 4, **kw}
-    return Seq2Seq(SRC_V, TGT_V, **kw)
+    return Seq2Seq.build(SRC_V, TGT_V, **kw)
 
 
 def _batch():
@@ -153,6 +153,6 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="exceeds"):
         m(src, torch.tensor([7, 1, 1]), tgt)
     with pytest.raises(ConfigError, match="distinct"):
-        Seq2Seq(SRC_V, TGT_V, bos_index=0)
+        Seq2Seq.build(SRC_V, TGT_V, bos_index=0)
     with pytest.raises(ConfigError, match="cell"):
-        Seq2Seq(SRC_V, TGT_V, cell="nope")
+        Seq2Seq.build(SRC_V, TGT_V, cell="nope")

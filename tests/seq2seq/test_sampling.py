@@ -45,7 +45,7 @@ def test_choose_inputs_mixes_per_token_from_the_global_rng():
 
 def _model():
     torch.manual_seed(0)
-    return Seq2Seq(8, 7, cell="gru", hidden_size=8, embedding_size=4, attention=True)
+    return Seq2Seq.build(8, 7, cell="gru", hidden_size=8, embedding_size=4, attention=True)
 
 
 def _batch():
@@ -93,7 +93,7 @@ def _task(teacher_forcing):
 def test_task_loss_with_epsilon_one_is_teacher_forcing_and_zero_is_free_running():
     task, sv, tv = _task(SamplingSchedule.linear(0.5))  # ε = 1, 0.5, 0, 0, …
     torch.manual_seed(0)
-    model = Seq2Seq(len(sv), len(tv), cell="gru", hidden_size=8, attention=True)
+    model = Seq2Seq.build(len(sv), len(tv), cell="gru", hidden_size=8, attention=True)
     order = task.epoch_order(1)[:4]
     src, lengths, tgt = task.batch([task.splits["train"][i] for i in order])
 

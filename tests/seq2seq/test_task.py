@@ -13,7 +13,7 @@ def test_a_tiny_model_learns_to_reverse_short_strings():
     data = transduction_data("reverse", 2000, 100, 100, seed=0, min_len=2, max_len=5)
     sv, tv = build_vocabularies(data["train"])
     torch.manual_seed(0)
-    model = Seq2Seq(len(sv), len(tv), cell="gru", hidden_size=32, embedding_size=16, attention=True)
+    model = Seq2Seq.build(len(sv), len(tv), cell="gru", hidden_size=32, embedding_size=16, attention=True)
     task = Seq2SeqTask(data, sv, tv, batch_size=32, seed=0)
     before = task.evaluate(model, "valid")
     summary = Trainer(model, task, TrainConfig(epochs=5, lr=1e-2), progress=False).fit()
@@ -48,7 +48,7 @@ def test_vocabularies_and_metrics_by_hand():
     assert lengths.tolist() == [2, 3] and src.shape == (3, 2)
     assert tv.decode(tgt[:, 1]) == ["c", "b", "a", "<eos>"] and tv.decode(tgt[:, 0]) == ["b", "a", "<eos>", "<pad>"]
     torch.manual_seed(0)
-    model = Seq2Seq(len(sv), len(tv), cell="gru", hidden_size=4)
+    model = Seq2Seq.build(len(sv), len(tv), cell="gru", hidden_size=4)
     m = task.evaluate(model, "valid")
     logits, _ = model(*task.batch(task.splits["valid"]))
     _, _, tgt = task.batch(task.splits["valid"])
@@ -63,7 +63,7 @@ def test_train_step_loss_is_the_mean_over_real_tokens():
     sv, tv = build_vocabularies(_pairs())
     task = Seq2SeqTask({"train": _pairs()}, sv, tv, batch_size=3)
     torch.manual_seed(0)
-    model = Seq2Seq(len(sv), len(tv), cell="gru", hidden_size=4)
+    model = Seq2Seq.build(len(sv), len(tv), cell="gru", hidden_size=4)
     out = task.train_step(model, 1, 0, None)
     assert out.tokens == 3 + 4 + 2  # targets plus <eos>, no padding
     order = task.epoch_order(1)
@@ -88,9 +88,9 @@ def test_errors():
     task = Seq2SeqTask({"train": _pairs()}, sv, tv, teacher_forcing=SamplingSchedule.exponential(0.5))
     assert task.teacher_forcing_at(1, 1) == 0.5
     with pytest.raises(DataError, match="'test'"):
-        task.evaluate(Seq2Seq(len(sv), len(tv), hidden_size=4), "test")
+        task.evaluate(Seq2Seq.build(len(sv), len(tv), hidden_size=4), "test")
     with pytest.raises(ConfigError, match="ids"):
-        task.train_step(Seq2Seq(len(sv), len(tv), hidden_size=4, bos_index=3), 1, 0, None)
+        task.train_step(Seq2Seq.build(len(sv), len(tv), hidden_size=4, bos_index=3), 1, 0, None)
     with pytest.raises(ConfigError):
         Seq2SeqTask({"train": _pairs()}, sv, tv, teacher_forcing=1.5)
 
@@ -110,7 +110,7 @@ def test_resume_with_scheduled_sampling_is_exact(tmp_path):
 
     def setup(seed=0):
         torch.manual_seed(seed)
-        model = Seq2Seq(len(sv), len(tv), cell="gru", hidden_size=8, attention=True, dropout=0.2)
+        model = Seq2Seq.build(len(sv), len(tv), cell="gru", hidden_size=8, attention=True, dropout=0.2)
         return model, Seq2SeqTask(data, sv, tv, batch_size=20, seed=3,
                                   teacher_forcing=SamplingSchedule.linear(0.05, epsilon=0.3))
 

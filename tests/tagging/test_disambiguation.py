@@ -16,7 +16,7 @@ def train_and_score(splits, cell, **kw):
     feats = WordFeatures(enc.word_vocab, enc.trigram_vocab, one_hot=True, trigrams=True, embedding_size=8,
                          projection=24)
     task = TaggingTask(splits, feats, batch_size=16, seed=0)
-    model = Tagger(feats, task.num_tags, cell=cell, hidden_size=32, num_intents=task.num_intents, **kw)
+    model = Tagger.build(feats, task.num_tags, cell=cell, hidden_size=32, num_intents=task.num_intents, **kw)
     Trainer(model, task, TrainConfig(epochs=4, lr=1e-2), progress=False, tensorboard=False).fit()
     gold = [e.tags for e in splits["test"]]
     pred = [tags for tags, _ in task.predict_many(model, [e.words for e in splits["test"]])]

@@ -5,6 +5,7 @@ import torch
 from rnnlab.data.words import WordEncoder
 from rnnlab.layers.word_features import WordFeatures
 from rnnlab.errors import ConfigError
+from rnnlab.layers.pooling import MeanPooling
 from rnnlab.tagging.model import IGNORE, Tagger
 
 SENTENCES = [["show", "me", "flights", "from", "boston", "to", "new", "york"],
@@ -17,7 +18,7 @@ def make(seed=0, **kw):
     torch.manual_seed(seed)
     enc = WordEncoder.build(SENTENCES)
     feats = WordFeatures(enc.word_vocab, enc.trigram_vocab, one_hot=True, trigrams=True, embedding_size=4)
-    return Tagger(feats, NUM_TAGS, hidden_size=6, **kw).eval()
+    return Tagger.build(feats, NUM_TAGS, hidden_size=6, **kw).eval()
 
 
 def single_and_batched(model, tags=None):
@@ -77,7 +78,7 @@ def test_padded_positions_get_no_gradient(kw):
 def test_bidirectional_last_is_forward_final_and_backward_first():
     model = make(cell="lstm", bidirectional=True, num_intents=3, intent_from="last")
     top = {}
-    model.layers[-1].register_forward_hook(lambda m, i, out: top.update(h=out[0]))
+    model.encoder.layers[-1].register_forward_hook(lambda m, i, out: top.update(h=out[0]))
     batch = model.features.encode(SENTENCES)
     _, intents = model(batch)
     h, half = top["h"], top["h"].shape[-1] // 2
@@ -85,7 +86,7 @@ def test_bidirectional_last_is_forward_final_and_backward_first():
         pooled = torch.cat([h[len(s) - 1, b, :half], h[0, b, half:]])
         torch.testing.assert_close(intents[b], model.intent_out(pooled))
     # and "mean" averages the true steps only
-    model.intent_from = "mean"
+    model.pooling = MeanPooling()
     _, intents = model(batch)
     for b, s in enumerate(SENTENCES):
         torch.testing.assert_close(intents[b], model.intent_out(h[:len(s), b].mean(0)))
@@ -132,7 +133,7 @@ def test_softmax_feedback_is_differentiable_and_different():
     batch = model.features.encode(SENTENCES)
     logits, _ = model(batch)  # free running in training: the gradient flows through the feedback
     logits[-1].sum().backward()
-    assert model.layers[0].cell.weight_ih.grad is not None
+    assert model.encoder.layers[0].cell.weight_ih.grad is not None
     greedy = make(cell="lstm", jordan_feedback=True)
     greedy.load_state_dict(model.state_dict())
     model.eval()
@@ -150,3 +151,28 @@ def test_configuration_errors():
         make(cell="lsmt")
     with pytest.raises(ConfigError, match="jordan_feedback must be"):
         make(jordan_feedback="yes")
+
+
+def test_free_run_is_a_recurrent_over_the_feedback_cell():
+    """The free run is `Recurrent(TagFeedbackCell)`: stepping the cell by hand gives its logits."""
+    from rnnlab.tagging.feedback import TagFeedbackCell
+    model = make(cell="gru", num_layers=2, jordan_feedback=True)
+    batch = model.features.encode(SENTENCES[:1])
+    logits, _ = model(batch)
+    cell = TagFeedbackCell(model.encoder, model.tag_out, "greedy").eval()
+    x, state = model.features(batch), cell.init_state(1)
+    for t in range(x.shape[0]):
+        out, state = cell(x[t], state)
+        torch.testing.assert_close(out[:, -NUM_TAGS:], logits[t])
+        assert torch.equal(state[1], torch.nn.functional.one_hot(out[:, -NUM_TAGS:].argmax(-1), NUM_TAGS).float())
+
+
+def test_old_state_dict_keys_load():
+    model = make(cell="lstm", num_layers=2, num_intents=3, intent_from="attention")
+    old = {(k[len("encoder."):] if k.startswith("encoder.") else k): v for k, v in model.state_dict().items()}
+    rebuilt = make(seed=1, cell="lstm", num_layers=2, num_intents=3, intent_from="attention")
+    rebuilt.load_state_dict(old)
+    batch = model.features.encode(SENTENCES)
+    for a, b in zip(model(batch), rebuilt(batch)):
+        assert torch.equal(a, b)
+    assert rebuilt.config()["intent_from"] == "attention"

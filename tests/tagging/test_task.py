@@ -19,7 +19,7 @@ def setup(n_train=40, seed=0, intents=True, **model_kw):
     torch.manual_seed(0)
     feats = WordFeatures(enc.word_vocab, enc.trigram_vocab, trigrams=True, embedding_size=8, projection=8)
     task = TaggingTask(splits, feats, batch_size=8, seed=seed, eval_batch_size=4)
-    model = Tagger(feats, task.num_tags, hidden_size=8, num_intents=task.num_intents, **model_kw)
+    model = Tagger.build(feats, task.num_tags, hidden_size=8, num_intents=task.num_intents, **model_kw)
     return splits, task, model
 
 
