@@ -156,7 +156,7 @@ def one_update(trainer: Trainer) -> float:
 
 def bench(cell: str, size_name: str, size: Size, ids: Tensor, vocab_size: int, args) -> dict:
     torch.manual_seed(0)
-    lm = LanguageModel(vocab_size, cell=cell, hidden_size=size.hidden, num_layers=size.layers,
+    lm = LanguageModel.build(vocab_size, cell=cell, hidden_size=size.hidden, num_layers=size.layers,
                        embedding_size=size.embedding)
     twin = torch_twin(lm)
     row = {"config": f"{cell} {size_name}", "cell": cell, "size": size_name, **asdict(size),

@@ -101,7 +101,7 @@ def main(argv=None) -> dict:
     results, summary = {}, {}
     for name, attention in (("no attention", False), ("attention", True)):
         torch.manual_seed(args.seed)
-        model = Seq2Seq(len(src_vocab), len(tgt_vocab), cell=args.cell, hidden_size=args.hidden,
+        model = Seq2Seq.build(len(src_vocab), len(tgt_vocab), cell=args.cell, hidden_size=args.hidden,
                         embedding_size=args.embedding, attention=attention)
         params = sum(p.numel() for p in model.parameters())
         start = time.perf_counter()

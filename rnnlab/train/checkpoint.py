@@ -119,6 +119,9 @@ def read_tensors(path: str | Path, what: str = "weights") -> dict[str, Tensor]:
 def load_weights(model: nn.Module, path: str | Path) -> None:
     """Load a state_dict saved by `write_tensors(path, model.state_dict())`, checking names and shapes."""
     tensors = read_tensors(path)
+    upgrade = getattr(model, "upgrade_state_dict", None)  # keys an earlier version of the model wrote
+    if upgrade is not None:
+        tensors = upgrade(tensors)
     own = model.state_dict()
     missing = sorted(set(own) - set(tensors))
     unexpected = sorted(set(tensors) - set(own))

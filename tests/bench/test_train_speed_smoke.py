@@ -43,7 +43,7 @@ def test_quick_run_writes_a_checked_row_per_config(train_speed, tmp_path, capsys
 
 def test_check_catches_a_different_model(train_speed):
     torch.manual_seed(0)
-    lm = train_speed.LanguageModel(20, cell="gru", hidden_size=6, num_layers=2, embedding_size=4)
+    lm = train_speed.LanguageModel.build(20, cell="gru", hidden_size=6, num_layers=2, embedding_size=4)
     twin = train_speed.torch_twin(lm)
     ids = torch.randint(0, 20, (200,))
     assert train_speed.check_same_function(lm, twin, ids)["max_abs_diff"] < 1e-12

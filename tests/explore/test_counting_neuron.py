@@ -21,7 +21,7 @@ def test_a_cell_of_an_lstm_trained_on_counting_tracks_the_count():
     text = synthetic_corpus("counting", max_chars=40_000, seed=SEED)
     vocab = Vocabulary.build(text["train"])
     seed_everything(SEED)
-    model = LanguageModel(len(vocab), cell="lstm", hidden_size=16, num_layers=1, embedding_size=0)
+    model = LanguageModel.build(len(vocab), cell="lstm", hidden_size=16, num_layers=1, embedding_size=0)
     assert abs(_best_count_unit(model, vocab).r) < 0.7  # untrained: 0.55
 
     task = LanguageModelTask({k: vocab.encode(v) for k, v in text.items()}, level="char", batch_size=16, bptt=40)

@@ -237,7 +237,7 @@ def test_training_mode_records_the_noise_that_was_drawn():
 def _lm(num_layers=2, seed=0):
     vocab = Vocabulary(["<unk>", "a", "b", "\n"])
     torch.manual_seed(seed)
-    return LanguageModel(len(vocab), hidden_size=6, num_layers=num_layers, embedding_size=3), vocab
+    return LanguageModel.build(len(vocab), hidden_size=6, num_layers=num_layers, embedding_size=3), vocab
 
 
 def test_record_language_model_gives_every_layer_and_the_next_token_guesses():

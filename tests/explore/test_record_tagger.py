@@ -22,7 +22,7 @@ def trained(steps=25, **kw):
     torch.manual_seed(0)
     feats = WordFeatures(ENCODER.word_vocab, ENCODER.trigram_vocab, trigrams=True, embedding_size=8, projection=8)
     task = TaggingTask(SPLITS, ENCODER, batch_size=12, seed=0)
-    model = Tagger(feats, task.num_tags, hidden_size=8, num_intents=task.num_intents, **kw)
+    model = Tagger.build(feats, task.num_tags, hidden_size=8, num_intents=task.num_intents, **kw)
     opt = torch.optim.Adam(model.parameters(), lr=0.03)
     for step in range(steps):
         epoch, index = divmod(step, task.num_batches())
@@ -73,8 +73,8 @@ def test_lstm_tagger(lstm):
     recs = record_tagger(model, ENCODER, task.tag_vocab, examples, top_k=3, intent_vocab=task.intent_vocab)
     assert model.training  # the mode is restored
     check(task, model, examples, recs, 3)
-    assert set(recs[0].keys()) == {f"layers.0/{k}" for k in "hcifgo"}
-    assert recs[0].units("layers.0/h") == 8
+    assert set(recs[0].keys()) == {f"encoder.layers.0/{k}" for k in "hcifgo"}
+    assert recs[0].units("encoder.layers.0/h") == 8
     # the trained tagger gets most gold tags: labels and targets are not the same list by accident
     hits = [p == g for r in recs[:4] for p, g in zip(r.labels, r.targets)]
     assert 0.5 < np.mean(hits)
@@ -84,7 +84,7 @@ def test_lstm_tagger(lstm):
         np.testing.assert_array_equal(alone.values[key], recs[1].values[key])
     # h is the layer's output: the recorded h of the last word feeds the tag layer
     with torch.no_grad():
-        h = torch.from_numpy(recs[1].values["layers.0/h"])
+        h = torch.from_numpy(recs[1].values["encoder.layers.0/h"])
         probs = torch.softmax(model.tag_out(h), -1)
     top = [[p for _, p in g] for g in recs[1].predictions]
     np.testing.assert_allclose(probs.max(-1).values.numpy(), [t[0] for t in top], rtol=1e-4, atol=1e-5)
@@ -94,8 +94,8 @@ def test_json_carries_labels_targets_and_intent(lstm):
     task, model = lstm
     ex = SPLITS["valid"][0]
     rec = record_tagger(model, ENCODER, task.tag_vocab, [ex], intent_vocab=task.intent_vocab)[0]
-    js = rec.to_json(keys=["layers.0/h"])
-    assert js["labels"] == rec.labels and js["targets"] == ex.tags and list(js["values"]) == ["layers.0/h"]
+    js = rec.to_json(keys=["encoder.layers.0/h"])
+    assert js["labels"] == rec.labels and js["targets"] == ex.tags and list(js["values"]) == ["encoder.layers.0/h"]
     assert js["intent"]["predicted"] == rec.intent and js["intent"]["target"] == ex.intent
     assert js["predictions"][0][0][0] == rec.predictions[0][0][0]
     # no intent vocabulary: the intent stays unnamed, tags still there
@@ -108,7 +108,7 @@ def test_bidirectional_gru_tagger():
     examples = SPLITS["test"][:3] + TYPED[:1]
     recs = record_tagger(model, ENCODER, task.tag_vocab, examples, top_k=2, intent_vocab=task.intent_vocab)
     check(task, model, examples, recs, 2)
-    assert set(recs[0].keys()) == {f"layers.{k}.{d}_layer/{kind}" for k in (0, 1) for d in ("forward", "backward")
+    assert set(recs[0].keys()) == {f"encoder.layers.{k}.{d}_layer/{kind}" for k in (0, 1) for d in ("forward", "backward")
                                    for kind in "hrzn"}
 
 
@@ -118,11 +118,11 @@ def test_jordan_feedback_tagger_runs_free(feedback):
     examples = SPLITS["valid"][:3] + TYPED
     recs = record_tagger(model, ENCODER, task.tag_vocab, examples, top_k=4, intent_vocab=task.intent_vocab)
     check(task, model, examples, recs, 4)
-    assert set(recs[0].keys()) == {f"layers.0/{k}" for k in "hcifgo"}
+    assert set(recs[0].keys()) == {f"encoder.layers.0/{k}" for k in "hcifgo"}
     # the recorded h is the free run's: the tag layer on it gives the free run's labels
     for rec in recs:
         with torch.no_grad():
-            best = model.tag_out(torch.from_numpy(rec.values["layers.0/h"])).argmax(-1)
+            best = model.tag_out(torch.from_numpy(rec.values["encoder.layers.0/h"])).argmax(-1)
         assert task.tag_vocab.decode(best) == rec.labels
 
 

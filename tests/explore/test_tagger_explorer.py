@@ -10,7 +10,7 @@ from rnnlab.cli.main import main as rnnlab_main
 from tests.explore.conftest import make_tagger_explorer, serving
 from tests.explore.test_http import get, post
 
-FORWARD, BACKWARD = "layers.0.forward_layer", "layers.0.backward_layer"
+FORWARD, BACKWARD = "encoder.layers.0.forward_layer", "encoder.layers.0.backward_layer"
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from rnnlab.train import TruncatedBPTT
 
 def _setup(T=24, B=3, V=7, seed=0):
     torch.manual_seed(seed)
-    model = LanguageModel(V, hidden_size=6, num_layers=2, embedding_size=5).double()
+    model = LanguageModel.build(V, hidden_size=6, num_layers=2, embedding_size=5).double()
     stream = torch.randint(0, V, (T + 1, B))
     return model, stream
 

@@ -18,7 +18,7 @@ def _lm_setup(dropout=0.0, bptt=10, bptt_back=None, batch=4, seed=0, text=TEXT):
     chars = sorted(set(text))
     ids = torch.tensor([chars.index(c) for c in text])
     seed_everything(seed)
-    model = LanguageModel(len(chars), hidden_size=24, num_layers=2, embedding_size=8, dropout=dropout)
+    model = LanguageModel.build(len(chars), hidden_size=24, num_layers=2, embedding_size=8, dropout=dropout)
     task = LanguageModelTask({"train": ids, "valid": ids[:128]}, level="char", batch_size=batch, bptt=bptt,
                              bptt_back=bptt_back, eval_batch_size=2)
     return model, task
