@@ -23,7 +23,8 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnlab.errors import ConfigError
-from rnnlab.layers.encoder import Described, build_encoder, cell_label, described
+from rnnlab.layers.described import Described, described
+from rnnlab.layers.encoder import build_encoder, cell_label
 from rnnlab.layers.pooling import POOLS, Pooling, make_pooling
 from rnnlab.layers.sequence import OneHot, check_tokens, length_mask
 

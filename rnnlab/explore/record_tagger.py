@@ -4,7 +4,7 @@
     recs[0].labels        # the predicted tag of each word (what `TaggingTask.predict` returns)
     recs[0].targets       # the gold tags (None for bare word lists)
     recs[0].predictions   # per word the top-k tags with probabilities, best first
-    recs[0].values["layers.0/h"]   # (T, units), like `record_language_model`
+    recs[0].values["encoder.layers.0/h"]   # (T, units), like `record_language_model`
 
 One `Recording` per example, each run alone (batch of one, fresh state), exactly as
 `TaggingTask.predict` runs a sentence — so `labels` equal its tags. How each field is filled:
@@ -12,7 +12,7 @@ One `Recording` per example, each run alone (batch of one, fresh state), exactly
 - tokens: the words. An example is a `TaggedExample`, a list of words, or a string (split on
   whitespace, as `predict` does).
 - values: "{layer}/{kind}" from `Recorder` over every `Recurrent` in the tagger (both halves of a
-  `Bidirectional` appear as "layers.K.forward_layer" / "layers.K.backward_layer"). Kinds whose
+  `Bidirectional` appear as "encoder.layers.K.forward_layer" / "encoder.layers.K.backward_layer"). Kinds whose
   width is 0 are left out (the `cell=None` tagger's FeedForwardCell carries an empty state, so it
   has nothing to show).
 - labels: argmax of the tag logits of the model's own inference pass, `model(words)` in eval mode —
@@ -21,8 +21,9 @@ One `Recording` per example, each run alone (batch of one, fresh state), exactly
 - targets: the example's gold tags, or None when it has none. Gold tags the vocabulary lacks are
   kept as they are (they show as misses).
 
-**Jordan-feedback taggers.** Running free steps the layers' cells directly, so no `Recurrent`
-forward runs and `Recorder` would see nothing. The values are therefore recorded on a second pass
+**Jordan-feedback taggers.** Running free is one `Recurrent` over a `TagFeedbackCell` made for
+that call (rnnlab/tagging/feedback.py); it steps the encoder layers' cells, so the encoder's own
+`Recurrent` layers, which `Recorder` hooks, do not run. The values are therefore recorded on a second pass
 that feeds the free run's own feedback through the layers in one go: the one-hot of its
 predictions through `model(words, predicted)` (teacher forcing on its own predictions, which the
 model guarantees equal to the free run), or, for `jordan_feedback="softmax"`, its softmax shifted
@@ -159,7 +160,7 @@ def _feed_back(model, batch, free_logits: Tensor) -> Tensor:
         predicted = free_logits.argmax(-1)
         predicted[~length_mask(batch.lengths.to(predicted.device), T)] = IGNORE
         return model(batch, predicted)[0]
-    # softmax feedback: step t reads softmax(logits_{t-1}) (zeros at t = 0), as `Tagger._free_run` does
+    # softmax feedback: step t reads softmax(logits_{t-1}) (zeros at t = 0), as the free run does
     x = model.features(batch)
     mask = length_mask(batch.lengths.to(x.device), T)
     fed = torch.softmax(free_logits, dim=-1).to(x.dtype) * mask.unsqueeze(-1)

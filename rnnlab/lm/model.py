@@ -16,7 +16,8 @@ from torch.nn import functional as F
 
 from rnnlab.cells._state import State
 from rnnlab.errors import ConfigError
-from rnnlab.layers.encoder import Described, build_encoder, cell_label, described
+from rnnlab.layers.described import Described, described
+from rnnlab.layers.encoder import build_encoder, cell_label
 from rnnlab.layers.sequence import OneHot, check_tokens
 
 

@@ -34,7 +34,8 @@ from torch.nn import functional as F
 
 from rnnlab.cells._state import check_state, hidden_of, replace_hidden
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.layers.encoder import Described, build_encoder, cell_factory, described
+from rnnlab.layers.described import Described, described
+from rnnlab.layers.encoder import build_encoder, cell_factory
 from rnnlab.layers.sequence import check_lengths, check_tokens, length_mask
 from rnnlab.seq2seq.attention import AdditiveAttention
 

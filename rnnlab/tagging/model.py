@@ -34,7 +34,8 @@ from torch.nn import functional as F
 from rnnlab.cells.feedforward import FeedForwardCell
 from rnnlab.data.words import WordBatch
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.layers.encoder import Described, build_encoder, cell_label, described
+from rnnlab.layers.described import Described, described
+from rnnlab.layers.encoder import build_encoder, cell_label
 from rnnlab.layers.pooling import POOLS, Pooling, make_pooling
 from rnnlab.layers.recurrent import Recurrent
 from rnnlab.layers.sequence import check_lengths, length_mask
