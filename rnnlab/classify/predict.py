@@ -13,6 +13,10 @@ from rnnlab.train.inference import eval_mode, length_batches, model_device
 
 
 class LabelPredictor:
+    """Labels of raw token sequences from a trained `SequenceClassifier`: `predict_many(sequences)`
+    → per sequence (label, {label: probability}); sequences are token lists (unknown tokens map to
+    the vocabulary's <unk>), batched `batch_size` at a time, the model run in eval mode."""
+
     def __init__(self, model, vocab: Vocabulary, label_vocab: Vocabulary, *, batch_size: int = 128):
         if batch_size < 1:
             raise ConfigError(f"batch size must be >= 1, got {batch_size}")

@@ -20,6 +20,7 @@ from rnnlab.explore.record import Recording
 # --- ranking units by correlation --------------------------------------------------------------
 
 class UnitScore(NamedTuple):
+    """One unit's correlation with a hypothesis (what `rank_units` lists, best |r| first)."""
     key: str   # "{layer}/{kind}"
     unit: int
     r: float   # Pearson correlation with the hypothesis over all positions
@@ -105,6 +106,7 @@ def suggest_threshold(values: np.ndarray, start: int, end: int, fraction: float 
 
 
 class Match(NamedTuple):
+    """A span of example `example`, tokens [start, end), where the selected units are jointly on."""
     example: int
     start: int
     end: int      # exclusive

@@ -25,6 +25,11 @@ EVAL_CHUNK = 256  # steps per forward during evaluation: any size gives the same
 
 
 class LanguageModelTask:
+    """The trainer task of a language model: `splits` maps "train" / "valid" / "test" to 1-D id
+    streams; training cuts the train stream into `batch_size` parallel streams (L, B) read by
+    truncated BPTT windows (k1 = `bptt`, k2 = `bptt_back`) with the state carried between updates;
+    evaluation reads each split as `eval_batch_size` unbroken streams. Metric: loss per token."""
+
     metric = "loss"
 
     def __init__(self, splits: dict[str, Tensor], *, level: str, batch_size: int = 32, bptt: int = 100,

@@ -35,6 +35,7 @@ LENGTH_NORMS = ("gnmt", "power")
 
 
 class Hypothesis(NamedTuple):
+    """One decoded output: its ids, scores and (with attention) the weights behind each token."""
     tokens: list[int]         # output ids, without <bos> and <eos>
     score: float              # log_prob / lp(length): what beam search ranks by (= log_prob for greedy)
     log_prob: float           # log p(tokens [+ <eos>] | source)
