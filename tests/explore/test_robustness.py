@@ -1,8 +1,7 @@
 """The explorer's server against hostile or broken clients (issue 12, items 2, 5 and 8): runaway
 regular expressions, bodies that never come, too many slow clients, deeply nested JSON, clients
 that leave early, wildcard hosts and impossible ports."""
-import http.client
-import json
+import contextlib
 import socket
 import struct
 import threading
@@ -15,7 +14,6 @@ from rnnlab.cli.main import main as rnnlab_main
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.explore.bounded_regex import RegexMatcher
 from rnnlab.explore.http import make_server, url_of
-from tests.explore.conftest import serving
 from tests.explore.test_http import post, raw_get
 
 EVIL = "(a+)+$"  # on "a" * 30 + "X": about 2**30 backtracking steps in `re`
@@ -78,28 +76,35 @@ def _headers_of_unsent_body(url: str) -> bytes:
             f"Content-Length: 100\r\n\r\n").encode()
 
 
-def test_a_body_that_never_comes_times_out(explorer):
-    server = make_server(explorer, "127.0.0.1", 0, request_timeout=0.5)
+@contextlib.contextmanager
+def _served(explorer, host="127.0.0.1", **limits):
+    """`make_server(explorer, host, 0, **limits)` serving in a background thread."""
+    server = make_server(explorer, host, 0, **limits)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        with _connect(url_of(server)) as sock:
-            start = time.monotonic()
-            sock.sendall(_headers_of_unsent_body(url_of(server)))
-            reply = sock.recv(65536)
-            assert reply.startswith(b"HTTP/1.1 408") and time.monotonic() - start < 3.0
+        yield server
     finally:
         server.shutdown()
         server.server_close()
 
 
+def test_a_body_that_never_comes_times_out(explorer):
+    with _served(explorer, request_timeout=0.5) as server, _connect(url_of(server)) as sock:
+        start = time.monotonic()
+        sock.sendall(_headers_of_unsent_body(url_of(server)))
+        reply = sock.recv(65536)
+        assert reply.startswith(b"HTTP/1.1 408") and time.monotonic() - start < 3.0
+
+
 def test_slow_clients_cannot_exhaust_the_server(explorer):
     """More silent connections than handler threads: the threads stay bounded, the silent ones are
     closed after the timeout, and a normal request is then answered."""
-    server = make_server(explorer, "127.0.0.1", 0, request_timeout=0.5, max_threads=4)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    url = url_of(server)
+    with _served(explorer, request_timeout=0.5, max_threads=4) as server:
+        _slow_clients_against(url_of(server))
+
+
+def _slow_clients_against(url: str) -> None:
     before = threading.active_count()
     slow = [_connect(url) for _ in range(12)]
     try:
@@ -116,8 +121,6 @@ def test_slow_clients_cannot_exhaust_the_server(explorer):
     finally:
         for sock in slow:
             sock.close()
-        server.shutdown()
-        server.server_close()
 
 
 def test_clients_that_leave_early_print_no_traceback(server_url, capfd):
@@ -137,10 +140,7 @@ def test_clients_that_leave_early_print_no_traceback(server_url, capfd):
 
 
 def test_a_wildcard_host_still_refuses_foreign_host_headers(explorer):
-    server = make_server(explorer, "0.0.0.0", 0)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with _served(explorer, "0.0.0.0") as server:
         port = server.server_address[1]
         url = url_of(server)
         assert "0.0.0.0" not in url and urlsplit(url).port == port
@@ -149,9 +149,6 @@ def test_a_wildcard_host_still_refuses_foreign_host_headers(explorer):
         assert raw_get(local, "/api/info", host=f"evil.example:{port}") == 400
         assert raw_get(local, "/api/info", host=urlsplit(url).netloc) == 200  # the printed address works
         assert raw_get(local, "/api/info", host=f"localhost:{port}") == 200
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.mark.parametrize("port", [99999, -1, 65536])
