@@ -63,6 +63,8 @@ def register(subparsers, argv=()) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.examples < 1 or args.max_tokens < 2:
         raise ConfigError("--examples must be >= 1 and --max-tokens >= 2")
+    if not 0 <= args.port <= 65535:  # before the model is loaded
+        raise ConfigError(f"--port must be from 0 to 65535 (0 = any free one), got {args.port}")
     from rnnlab.explore.http import is_loopback, make_server, url_of
     run_dir = RunDir(args.run_dir)
     recipe, config = recipe_of(run_dir)
@@ -79,15 +81,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"rnnlab explore: wrote {path} ({path.stat().st_size / 1e6:.1f} MB); open it in a browser", file=sys.stderr)
         return 0
 
-    if not is_loopback(args.host):
-        print(f"rnnlab explore: warning: serving on {args.host}: anyone who can reach this machine can see the "
-              f"page and run the model on their text", file=sys.stderr)
     try:
         server = make_server(explorer, args.host, args.port)
-    except OSError as e:
-        raise ConfigError(f"cannot serve on {args.host}:{args.port} ({e.strerror or e}); "
-                          f"choose another --port (0 = any free one)") from None
+    except (OSError, OverflowError) as e:
+        raise ConfigError(f"cannot serve on {args.host}:{args.port} ({getattr(e, 'strerror', None) or e}); "
+                          f"choose another --host or --port (0 = any free one)") from None
     url = url_of(server)
+    if not is_loopback(args.host):
+        names = sorted(h for h in server.allowed_hosts if not is_loopback(h.rsplit(":", 1)[0].strip("[]")))
+        print(f"rnnlab explore: warning: serving on {args.host}: anyone who can reach this machine can see the "
+              f"page and run the model on their text. Requests must still name this server as one of "
+              f"{', '.join(names)} (or localhost): other names are refused against DNS rebinding, so open it "
+              f"by one of these, not by an alias", file=sys.stderr)
     print(f"rnnlab explore: serving {url}  (Ctrl-C stops)", flush=True)
     if not args.no_browser and _has_display():
         import webbrowser

@@ -106,6 +106,9 @@ def read_conll(path: str | os.PathLike, *, bio: bool = True) -> list[TaggedExamp
             continue
         if len(cols) < 2:
             raise DataError(f"{file} line {n}: expected 'word tag' (columns separated by spaces or tabs), got {line!r}")
+        if looks_tab_separated(line):
+            raise DataError(f"{file} line {n}: a tab-separated column holds several tokens ({line[:60]!r}): "
+                            f"CoNLL has one token per column; a sentence per line is 'words<TAB>tags'")
         if bio:
             _check_tags(cols[-1:], file, n)
         words.append(cols[0])
@@ -144,6 +147,12 @@ def read_tab_tagged(path: str | os.PathLike, *, bio: bool = True) -> list[Tagged
     if not examples:
         raise DataError(f"{file} has no sentences (only blank lines)")
     return examples
+
+
+def looks_tab_separated(line: str) -> bool:
+    """A `words<TAB>tags` line: it has a tab, and one of its first two tab-separated fields holds
+    several tokens (a CoNLL column holds one token, whether tabs or spaces separate them)."""
+    return "\t" in line and any(len(field.split()) > 1 for field in line.split("\t")[:2])
 
 
 def _check_tags(tags: list[str], file: Path, line: int) -> None:

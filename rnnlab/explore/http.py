@@ -3,7 +3,7 @@
     server = make_server(explorer, port=0)          # 127.0.0.1, an ephemeral port
     server.serve_forever()
 
-Routes (JSON in and out; errors are {"error": "..."} with status 400, 404, 405, 411, 413 or 415):
+Routes (JSON in and out; errors are {"error": "..."} with status 400, 404, 405, 408, 411, 413 or 415):
 
     GET  /                     the page;  GET /static/app.js, /static/style.css  its code
     GET  /api/info             model kind, value keys and unit counts, the examples, the named hypotheses
@@ -18,24 +18,35 @@ Routes (JSON in and out; errors are {"error": "..."} with status 400, 404, 405, 
 
 Safety: only the three static files of a fixed table are served (no path from a request is ever
 joined to a directory); bodies over MAX_BODY (64 KB) get 413 before they are read; POSTs must be
-application/json (so another web site cannot post a form to it); when bound to a loopback
-address, requests must name it in their Host header (no DNS rebinding).
+application/json (so another web site cannot post a form to it); requests must name the server
+in their Host header as a user would (no DNS rebinding; see hosts.py).
+
+Robustness: a connection that sends nothing for REQUEST_TIMEOUT seconds is closed (a declared but
+unsent body gets 408); at most MAX_THREADS requests are handled at once, further connections wait
+in a listen backlog of QUEUE_SIZE; JSON nested too deeply is a 400; a client that goes away early
+is forgotten without a traceback. Typed regular expressions run time-bounded in other processes
+(bounded_regex.py), so no request can stall the others.
 """
 from __future__ import annotations
 
-import ipaddress
 import json
 import socket
 import sys
+import threading
 import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from rnnlab.errors import DataError, RnnlabError
+from rnnlab.errors import ConfigError, DataError, RnnlabError
+from rnnlab.explore.hosts import allowed_hosts, is_loopback, public_name
 from rnnlab.explore.service import MAX_BODY, Explorer
 
+REQUEST_TIMEOUT = 10.0  # seconds a connection may send nothing (mid-request, or idle between requests)
+MAX_THREADS = 64        # requests handled at once; the accept loop waits for a free one
+QUEUE_SIZE = 128        # connections the kernel holds while every thread is busy (the default 5 resets clients)
+GONE = (ConnectionError, TimeoutError)  # the client went away or stalled: nothing to tell it
 STATIC = Path(__file__).parent / "static"
 FILES = {  # URL path → (file in static/, content type): the only files the server ever reads
     "/": ("index.html", "text/html; charset=utf-8"),
@@ -69,6 +80,10 @@ class Handler(BaseHTTPRequestHandler):
         if getattr(self.server, "verbose", False):
             super().log_message(format, *args)
 
+    def setup(self) -> None:
+        self.timeout = self.server.request_timeout  # StreamRequestHandler sets it on the socket
+        super().setup()
+
     def do_GET(self):
         self._dispatch("GET")
 
@@ -86,6 +101,11 @@ class Handler(BaseHTTPRequestHandler):
                 raise HTTPError(HTTPStatus.METHOD_NOT_ALLOWED, f"{path} does not take {method}")
             else:
                 raise HTTPError(HTTPStatus.NOT_FOUND, f"no such page or API route: {path[:200]}")
+        except GONE as e:  # a stalled body may still get its 408; a closed socket gets nothing
+            self.close_connection = True
+            if isinstance(e, TimeoutError):
+                self._reply_quietly({"error": f"no data for {self.timeout:g} s: request timed out"},
+                                    HTTPStatus.REQUEST_TIMEOUT)
         except HTTPError as e:
             self._json({"error": str(e)}, e.status)
         except RnnlabError as e:
@@ -94,7 +114,14 @@ class Handler(BaseHTTPRequestHandler):
             self._json({"error": str(e.args[0]) if e.args else "missing key"}, HTTPStatus.BAD_REQUEST)
         except Exception as e:  # a bug: keep the traceback on the console, tell the page
             traceback.print_exc(file=sys.stderr)
-            self._json({"error": f"internal error: {type(e).__name__}: {e}"}, HTTPStatus.INTERNAL_SERVER_ERROR)
+            self._reply_quietly({"error": f"internal error: {type(e).__name__}: {e}"}, HTTPStatus.INTERNAL_SERVER_ERROR)
+
+    def _reply_quietly(self, data: dict, status: HTTPStatus) -> None:
+        """Answer an error unless the client has gone meanwhile."""
+        try:
+            self._json(data, status)
+        except GONE:
+            self.close_connection = True
 
     def _get_routes(self) -> dict:
         static = {path: (lambda path=path: self._static(path)) for path in FILES}
@@ -154,6 +181,8 @@ class Handler(BaseHTTPRequestHandler):
             body = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise HTTPError(HTTPStatus.BAD_REQUEST, f"the request body is not valid JSON ({e})") from None
+        except RecursionError:  # json's decoder recurses once per [ or {
+            raise HTTPError(HTTPStatus.BAD_REQUEST, "the request body's JSON is nested too deeply") from None
         if not isinstance(body, dict):
             raise HTTPError(HTTPStatus.BAD_REQUEST, "the request body must be a JSON object")
         return body
@@ -175,22 +204,42 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class Server(ThreadingHTTPServer):
-    """Serves one `Explorer` (`make_server` builds it); each request in its own thread."""
+    """Serves one `Explorer` (`make_server` builds it); each request in its own thread, at most
+    `max_threads` at once, each connection closed after `request_timeout` seconds of silence."""
 
     daemon_threads = True  # a page left open does not keep the process alive
+    request_queue_size = QUEUE_SIZE
     explorer: Explorer
     verbose = False
     allowed_hosts: set[str] | None = None
+    request_timeout = REQUEST_TIMEOUT
+
+    def __init__(self, address, handler, max_threads: int = MAX_THREADS):
+        super().__init__(address, handler)
+        self._slots = threading.BoundedSemaphore(max_threads)
+
+    def process_request(self, request, client_address) -> None:
+        self._slots.acquire()  # all threads busy: stop accepting; new connections wait in the backlog
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], GONE):  # a client that left early is no error of ours
+            super().handle_error(request, client_address)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.explorer.close()
 
 
 class Server6(Server):
@@ -199,17 +248,22 @@ class Server6(Server):
     address_family = socket.AF_INET6
 
 
-def make_server(explorer: Explorer, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False) -> Server:
-    """A bound, not yet serving server (call `serve_forever`); port 0 picks a free one."""
-    server = (Server6 if ":" in host else Server)((host, port), Handler)
-    server.explorer, server.verbose = explorer, verbose
-    bound = server.server_address[1]
-    if is_loopback(host):
-        server.allowed_hosts = {f"{name}:{bound}" for name in ("127.0.0.1", "localhost", "[::1]")}
+def make_server(explorer: Explorer, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False,
+                request_timeout: float = REQUEST_TIMEOUT, max_threads: int = MAX_THREADS) -> Server:
+    """A bound, not yet serving server (call `serve_forever`); port 0 picks a free one.
+
+    It answers only Host headers that name it (`hosts.allowed_hosts`): on a wildcard address
+    (0.0.0.0, ::), this machine's names and addresses."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigError(f"port must be an integer from 0 to 65535 (0 = any free one), got {port!r}")
+    server = (Server6 if ":" in host else Server)((host, port), Handler, max_threads)
+    server.explorer, server.verbose, server.request_timeout = explorer, verbose, request_timeout
+    server.allowed_hosts = allowed_hosts(host, server.server_address[1])
+    server.public_name = public_name(host)
     return server
 
 
 def url_of(server: Server) -> str:
-    host, port = server.server_address[:2]
-    host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    """The page's address: for a server on every interface, by this machine's outward address or name."""
+    host, port = getattr(server, "public_name", server.server_address[0]), server.server_address[1]
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"

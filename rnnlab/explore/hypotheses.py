@@ -19,16 +19,23 @@ Hypothesis = Callable[[list[str]], np.ndarray]
 
 
 def regex_hypothesis(tokens: Sequence[str], pattern: str | re.Pattern) -> np.ndarray:
-    """1.0 for tokens that overlap a match of `pattern` in "".join(tokens), else 0.0."""
+    """1.0 for tokens that overlap a match of `pattern` in "".join(tokens), else 0.0.
+
+    Runs in this process with no time limit: for trusted patterns (presets). A pattern typed by a
+    user goes through `RegexMatcher` (bounded_regex.py) and `spans_hypothesis`."""
     try:
         regex = re.compile(pattern)
     except re.error as e:
         raise DataError(f"bad regular expression {pattern!r}: {e}") from None
+    return spans_hypothesis(tokens, [m.span() for m in regex.finditer("".join(tokens))])
+
+
+def spans_hypothesis(tokens: Sequence[str], spans: Iterable[tuple[int, int]]) -> np.ndarray:
+    """1.0 for tokens that overlap one of the character `spans` of "".join(tokens), else 0.0."""
     ends = np.cumsum([len(t) for t in tokens])  # token k covers characters [ends[k-1], ends[k])
     starts = ends - [len(t) for t in tokens]
     out = np.zeros(len(tokens))
-    for m in regex.finditer("".join(tokens)):
-        a, b = m.span()
+    for a, b in spans:
         if a == b:
             continue  # an empty match covers no token
         first = np.searchsorted(ends, a, side="right")  # first token ending after a

@@ -15,7 +15,6 @@ Typed text is cut at MAX_INPUT_TOKENS tokens; model calls run one at a time unde
 """
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -24,11 +23,12 @@ import numpy as np
 
 from rnnlab.data import tokenize
 from rnnlab.errors import ConfigError, DataError
+from rnnlab.explore.bounded_regex import RegexMatcher
 from rnnlab.explore.record import Recording, record_examples
 from rnnlab.explore.record_tagger import record_tagger
 from rnnlab.explore.saturation import gate_saturation, saturation_json
 from rnnlab.explore.hypotheses import (
-    Hypothesis, counter_hypothesis, function_hypothesis, position_hypothesis, preset_hypotheses, regex_hypothesis,
+    Hypothesis, counter_hypothesis, function_hypothesis, position_hypothesis, preset_hypotheses, spans_hypothesis,
 )
 from rnnlab.explore.search import find_matches, rank_units, select_units, suggest_threshold, value_distribution
 
@@ -36,6 +36,7 @@ MAX_BODY = 64 * 1024        # bytes of a request body; the transport refuses mor
 MAX_INPUT_TOKENS = 2_000    # tokens of typed text recorded per request; the rest is cut off
 MAX_TYPED = 20              # typed examples kept; the oldest goes first
 MAX_TOP = 200               # most units one search or selection lists
+REGEX_SECONDS = 1.0         # a typed regular expression gets this long over all examples, then is stopped
 KINDS = ("language-model", "tagger")  # what the model's predictions are: the next token, or each word's tag
 RecordFn = Callable[[list], list[Recording]]  # examples (token lists, or what `examples` holds) → Recordings
 
@@ -73,6 +74,7 @@ class Explorer:
         self.hypotheses = preset_hypotheses(level) if hypotheses is None else dict(hypotheses)
         self._model_lock = threading.Lock()  # one model call at a time
         self._lock = threading.Lock()        # guards the examples table
+        self.regex = RegexMatcher(REGEX_SECONDS)  # typed patterns run in killable processes, never here
         recordings = self.recorder([example for _, example in examples])
         self._examples = {i: Example(i, name, rec) for i, ((name, _), rec) in enumerate(zip(examples, recordings))}
         self._next_id = len(self._examples)
@@ -84,6 +86,10 @@ class Explorer:
             self.saturation = saturation_json(gate_saturation(recordings))
         except DataError:  # a cell without gates (Elman, Jordan, ...)
             self.saturation = None
+
+    def close(self) -> None:
+        """Ends the processes that match typed regular expressions (new ones start if needed)."""
+        self.regex.close()
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -178,10 +184,7 @@ class Explorer:
             pattern = spec.get("pattern")
             if not isinstance(pattern, str) or not pattern:
                 raise DataError("a regex hypothesis needs a non-empty 'pattern'")
-            re_check(pattern)
-            if self.level == "word":  # words are matched as "w1 w2 w3 ", not glued together
-                return f"regex {pattern}", lambda t: regex_hypothesis([w + " " for w in t], pattern)
-            return f"regex {pattern}", lambda t: regex_hypothesis(t, pattern)
+            return f"regex {pattern}", _TypedRegex(self.regex, pattern, words=self.level == "word")
         if kind == "counter":
             up, down = self._token_set(spec.get("up"), "up"), self._token_set(spec.get("down"), "down")
             reset = self._token_set(spec.get("reset"), "reset")
@@ -208,7 +211,8 @@ class Explorer:
                 raise DataError(f"no recorded values of kinds {kinds}; have: {', '.join(self.keys)}")
         examples = self.examples()
         recordings = [e.recording for e in examples]
-        hyps = [function_hypothesis(r.tokens, fn) for r in recordings]
+        many = getattr(fn, "many", None)  # a typed regex: every example in one bounded call
+        hyps = many([r.tokens for r in recordings]) if many else [function_hypothesis(r.tokens, fn) for r in recordings]
         scores = rank_units(recordings, hyps, keys=keys, top=top)
         out = {"label": label, "units": [{"key": s.key, "unit": s.unit, "r": round(s.r, 4)} for s in scores]}
         if body.get("example") is not None:  # the hypothesis itself on the shown example, as a track
@@ -266,11 +270,23 @@ def tagger_explorer(model, filler, examples: Sequence[tuple[str, object]], *, to
                     recorder=record, kind="tagger")
 
 
-def re_check(pattern: str) -> None:
-    try:
-        re.compile(pattern)
-    except re.error as e:
-        raise DataError(f"bad regular expression {pattern!r}: {e}") from None
+class _TypedRegex:
+    """A regex hypothesis typed on the page: tokens → 1.0 where a match overlaps the token.
+
+    Matched by `matcher` (time-bounded, in another process) over "".join(tokens), or for words
+    over "w1 w2 w3 " (words are not glued together); `many` matches many token lists in one call.
+    """
+
+    def __init__(self, matcher: RegexMatcher, pattern: str, words: bool):
+        self.matcher, self.pattern, self.words = matcher, pattern, words
+
+    def many(self, token_lists: Sequence[Sequence[str]]) -> list[np.ndarray]:
+        token_lists = [[w + " " for w in t] if self.words else list(t) for t in token_lists]
+        spans = self.matcher.spans(self.pattern, ["".join(t) for t in token_lists])
+        return [spans_hypothesis(t, s) for t, s in zip(token_lists, spans)]
+
+    def __call__(self, tokens: Sequence[str]) -> np.ndarray:
+        return self.many([tokens])[0]
 
 
 def _int(body: dict, name: str, default, low: int, high: int) -> int:

@@ -1,6 +1,6 @@
 """The slot-filling recipe: options → tagged sentences, word features, `Tagger` and `TaggingTask`.
 
-Data (`--data DIR`) is read in ATIS, CoNLL or tab layout (rnnlab.recipes.tagged_dir); without
+Data (`--data DIR`) is read in ATIS, CoNLL or tab layout (rnnlab.data.tagged_dir); without
 --data the built-in flight-booking corpus is generated. Vocabularies come from the training
 split: words (those seen fewer than min_count times map to <unk>, so that its embedding is
 trained), letter trigrams, tags ("O" first) and intents. `rnnlab tag` tags raw sentences.
@@ -21,7 +21,7 @@ from rnnlab.layers.word_features import WordFeatures
 from rnnlab.recipes.common import BatchOptions, EncoderOptions, ExampleOptions, VocabOptions, check_known, fingerprint, split_sizes
 from rnnlab.recipes.presets import TAGGING_PRESETS
 from rnnlab.recipes.recipe import ExploreRequest, Prepared, Recipe, Trained, parameters
-from rnnlab.recipes.tagged_dir import read_tagged_dir
+from rnnlab.data.tagged_dir import read_tagged_dir
 from rnnlab.tagging.model import Tagger
 from rnnlab.tagging.predict import SlotFiller
 from rnnlab.tagging.task import TaggingTask

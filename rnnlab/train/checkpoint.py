@@ -6,20 +6,28 @@ A checkpoint is a directory holding `model.safetensors` (the model's state_dict)
 tensors back in place). Arbitrary nested dicts / lists / tuples of tensors and plain values are
 stored by `flatten`: each tensor becomes a `{"__tensor__": key}` reference into the safetensors file.
 
+Every file carries a digest, checked on every read, so flipped bytes are an error naming the file
+instead of a resumed run on corrupted weights: a safetensors file holds the sha256 of its tensors
+(names, dtypes, shapes, bytes) in its metadata; `trainer.json` holds the sha256 of its state. Files
+written before digests existed (rnnlab 0.1) have none and are read unchecked. The trainer state's
+positions and counters are checked for type and range (`check_trainer_state`).
+
 Writes are atomic: the new checkpoint is written to `<name>.tmp/`, flushed to disk, then swapped
 in by renames, so a crash leaves either the old or the new checkpoint, never half of one. If a
 crash hits between the two renames, `<name>.old/` is still complete and `read_checkpoint` uses it.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
@@ -97,27 +105,51 @@ def read_json(path: str | Path, what: str) -> Any:
         raise CheckpointError(f"{what} {path} is corrupt ({e})") from None
 
 
+def tensors_digest(tensors: dict[str, Tensor]) -> str:
+    """sha256 of tensors by name: each name, dtype, shape and the raw bytes (independent of file layout)."""
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        h.update(json.dumps([name, str(t.dtype), list(t.shape)]).encode("utf-8"))
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def state_digest(state: Any) -> str:
+    """sha256 of a JSON value in canonical form (sorted keys, no spaces)."""
+    return hashlib.sha256(json.dumps(state, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
 def write_tensors(path: str | Path, tensors: dict[str, Tensor]) -> None:
-    """Write a safetensors file atomically."""
+    """Write a safetensors file atomically, with the digest of its tensors in its metadata."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata={"format": FORMAT})
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    save_file(tensors, str(tmp), metadata={"format": FORMAT, "sha256": tensors_digest(tensors)})
     _fsync(tmp)
     os.replace(tmp, path)
 
 
 def read_tensors(path: str | Path, what: str = "weights") -> dict[str, Tensor]:
+    """The tensors of a safetensors file, verified against its digest when it has one."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{what} not found: {path}")
     try:
-        return load_file(str(path))
+        with safe_open(str(path), "pt") as f:
+            expected = (f.metadata() or {}).get("sha256")
+        tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{what} {path} is corrupt or not a safetensors file ({e})") from None
+    if expected is not None and tensors_digest(tensors) != expected:
+        raise CheckpointError(f"{what} {path} is corrupt: its contents do not match the digest written with it "
+                              f"(a damaged disk or copy?); restore it from a backup or retrain")
+    return tensors
 
 
 def load_weights(model: nn.Module, path: str | Path) -> None:
-    """Load a state_dict saved by `write_tensors(path, model.state_dict())`, checking names and shapes."""
+    """Load a state_dict saved by `write_tensors(path, model.state_dict())`, checking names, shapes
+    and that every parameter is finite (a model whose weights are NaN predicts nothing)."""
     tensors = read_tensors(path)
     upgrade = getattr(model, "upgrade_state_dict", None)  # keys an earlier version of the model wrote
     if upgrade is not None:
@@ -133,6 +165,10 @@ def load_weights(model: nn.Module, path: str | Path) -> None:
     for k, v in tensors.items():
         if v.shape != own[k].shape:
             raise CheckpointError(f"weights {path}: {k} has shape {tuple(v.shape)}, the model expects {tuple(own[k].shape)}")
+    for k, _ in model.named_parameters():  # buffers may hold infinities on purpose (masks)
+        if tensors[k].is_floating_point() and not torch.isfinite(tensors[k]).all():
+            raise CheckpointError(f"weights {path}: {k} holds NaN or infinite values (the run diverged before "
+                                  f"it was saved?); use other weights (--weights best / last) or retrain")
     model.load_state_dict(tensors)
 
 
@@ -146,7 +182,8 @@ def write_checkpoint(directory: str | Path, model: nn.Module, trainer_state: dic
     tmp.mkdir(parents=True)
     write_tensors(tmp / "model.safetensors", model.state_dict())
     tensors: dict[str, Tensor] = {}
-    meta = {"format": FORMAT, "version": VERSION, "state": flatten(trainer_state, tensors)}
+    state = flatten(trainer_state, tensors)
+    meta = {"format": FORMAT, "version": VERSION, "state": state, "sha256": state_digest(state)}
     write_tensors(tmp / "trainer.safetensors", tensors)
     write_json(tmp / "trainer.json", meta)
     if directory.exists():
@@ -177,10 +214,51 @@ def read_checkpoint(directory: str | Path, model: nn.Module | None = None) -> di
         raise CheckpointError(f"{found} is not an rnnlab checkpoint")
     if meta.get("version") != VERSION:
         raise CheckpointError(f"{found} has checkpoint version {meta.get('version')}; this rnnlab reads version {VERSION}")
+    if "sha256" in meta and state_digest(meta.get("state")) != meta["sha256"]:
+        raise CheckpointError(f"checkpoint {found / 'trainer.json'} is corrupt or was edited: its state does not "
+                              f"match the digest written with it")
     state = unflatten(meta.get("state"), read_tensors(found / "trainer.safetensors", "trainer state"))
+    check_trainer_state(state, found / "trainer.json")
     if model is not None:
         load_weights(model, found / "model.safetensors")
     return state
+
+
+# what `Trainer.state_dict` writes: name → (types, test of the value, what it must be)
+_INT = (int,)
+_STATE_FIELDS = {
+    "epoch": (_INT, lambda v: 1 <= v <= 10**9, "an integer >= 1"),
+    "index": (_INT, lambda v: 0 <= v <= 10**12, "an integer >= 0"),
+    "step": (_INT, lambda v: 0 <= v <= 10**15, "an integer >= 0"),
+    "bad_epochs": (_INT, lambda v: 0 <= v <= 10**9, "an integer >= 0"),
+    "early_stopped": ((bool,), lambda v: True, "true or false"),
+    "best": ((float, int, type(None)), lambda v: v is None or math.isfinite(v), "a finite number or null"),
+    "last_valid": ((dict, type(None)), lambda v: True, "an object or null"),
+    "optimizer": ((dict,), lambda v: True, "an object"),
+    "schedule": ((dict,), lambda v: True, "an object"),
+    "rng": ((dict,), lambda v: True, "an object"),
+    "config": ((dict,), lambda v: True, "an object"),
+}
+
+
+def check_trainer_state(state: Any, file: Path) -> None:
+    """Refuse a trainer state whose positions or counters have the wrong type or an impossible value.
+
+    Checks the fields `Trainer.state_dict` writes that are present (a checkpoint may hold any
+    state; a missing field is the trainer's error). Whether `index` is within the epoch depends on
+    the data, so only the trainer can check that."""
+    if not isinstance(state, dict):
+        raise CheckpointError(f"checkpoint {file} is corrupt: its state is not an object")
+    for name, (types, valid, what) in _STATE_FIELDS.items():
+        if name not in state:
+            continue
+        value = state[name]
+        wrong_type = not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
+        if wrong_type or not valid(value):
+            raise CheckpointError(f"checkpoint {file} is corrupt: {name!r} must be {what}, got {value!r}")
+    if "index" in state and "step" in state and state["index"] > state["step"]:  # every batch of the epoch so far was one update
+        raise CheckpointError(f"checkpoint {file} is corrupt: position {state['index']} in the epoch is beyond "
+                              f"the {state['step']} updates done")
 
 
 def rng_state() -> dict:

@@ -9,6 +9,8 @@ import json
 import time
 from pathlib import Path
 
+from rnnlab.errors import CheckpointError
+
 
 class MetricsLog:
     """Append-only `metrics.jsonl` (one JSON object per row: kind "train" / "valid" / "test",
@@ -39,16 +41,36 @@ class MetricsLog:
         return row
 
     def truncate_after(self, step: int) -> None:
-        """Drop rows logged after `step`: a resumed run re-does those steps and logs them again."""
+        """Drop rows logged after `step`: a resumed run re-does those steps and logs them again.
+
+        A last line cut short by a crash is dropped; any other line that is not a row (a JSON
+        object with an integer step), or a file that is not UTF-8 text, is a `CheckpointError`
+        naming the file and line — the run's history is not rewritten from garbage."""
         if self.path is None or not self.path.exists():
             return
+        where = f"metrics log {self.path}"
+        if not self.path.is_file():
+            raise CheckpointError(f"{where} is not a file; move it away to resume")
+        try:
+            lines = self.path.read_bytes().decode("utf-8").splitlines()
+        except UnicodeDecodeError as e:
+            raise CheckpointError(f"{where} is not UTF-8 text (byte {e.start}); move it away to resume") from None
+        except OSError as e:
+            raise CheckpointError(f"cannot read {where} ({e.strerror or e})") from None
         kept = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
+        for n, line in enumerate(lines, start=1):
             try:
-                if json.loads(line).get("step", 0) <= step:
-                    kept.append(line)
+                row = json.loads(line)
             except json.JSONDecodeError:
-                continue  # a line cut short by a crash
+                if n == len(lines):
+                    continue  # the last line, cut short by a crash
+                raise CheckpointError(f"{where} line {n} is not JSON; move the file away to resume") from None
+            row_step = row.get("step") if isinstance(row, dict) else None
+            if isinstance(row_step, bool) or not isinstance(row_step, int):
+                raise CheckpointError(f"{where} line {n} is not a metrics row (an object with an integer "
+                                      f"'step'); move the file away to resume")
+            if row_step <= step:
+                kept.append(line)
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
         tmp.replace(self.path)

@@ -2,12 +2,13 @@
 `label`, per split), or one file per split named `train`, `valid` (or `dev`), `test` with
 `.txt`, `.tsv` or `.conll` — each either CoNLL-style (one `word … tag` per line, blank lines
 between sentences) or one sentence per line (`words<TAB>tags[<TAB>intent]`), told apart by
-their lines."""
+their lines (`sniff_layout`). A file that is not valid in the layout it looks most like is an
+error naming the file and line — never read in the other layout as garbage."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from rnnlab.data.tagged import TaggedExample, read_atis, read_conll, read_tab_tagged
+from rnnlab.data.tagged import TaggedExample, looks_tab_separated, read_atis, read_conll, read_tab_tagged
 from rnnlab.errors import DataError, DataNotFoundError
 
 SUFFIXES = (".txt", ".tsv", ".conll")
@@ -39,10 +40,16 @@ def read_tagged_dir(path) -> tuple[dict[str, list[TaggedExample]], str]:
 
 
 def sniff_layout(file: Path) -> str:
-    """'tab' when lines look like `words<TAB>tags` (several words before the tab), else 'conll'."""
+    """'tab' or 'conll': the layout most of the file's first 200 lines look like.
+
+    A line looks like the tab layout when a tab-separated field holds several words or tags
+    (`fly to boston<TAB>O O B-to`): CoNLL columns hold one token each, whatever separates them.
+    It looks like CoNLL when it has no tab and several columns (`EU B-ORG`). A line with one
+    token per tab field (`fly<TAB>O`) fits both; a file of only such lines is read as CoNLL. The
+    reader of the chosen layout then refuses every line that does not fit it.
+    """
     with open(file, encoding="utf-8", errors="replace") as f:
-        lines = [line.rstrip("\n") for _, line in zip(range(200), f) if line.strip()]
-    tab = [line.split("\t") for line in lines if "\t" in line]
-    several = any(len(fields) in (2, 3) and len(fields[0].split()) > 1 and
-                  len(fields[0].split()) == len(fields[1].split()) for fields in tab)
-    return "tab" if lines and len(tab) == len(lines) and several else "conll"
+        lines = [line.rstrip("\r\n") for _, line in zip(range(200), f) if line.strip()]
+    tab = sum(1 for line in lines if looks_tab_separated(line))
+    conll = sum(1 for line in lines if "\t" not in line and len(line.split()) > 1)
+    return "tab" if tab > conll else "conll"
