@@ -292,3 +292,17 @@ def test_input_errors_are_catchable_as_torchs(name, case):
         call(ref)
     with pytest.raises(type(theirs.value)):
         call(ours)
+
+
+def test_second_derivatives_through_torchs_lstm_kernel():
+    """float32 plain LSTM runs torch's own kernel (lstm_bptt.use_torch_kernel): its double backward
+    is torch's, so it agrees with torch.nn.LSTM."""
+    ref, ours = pair("LSTM", dict(num_layers=2), dtype=torch.float32)
+    x = batch_input({}, dtype=torch.float32)
+    results = []
+    for m in (ref, ours):
+        g, = torch.autograd.grad(m(x)[0].pow(2).sum(), x, create_graph=True)
+        results.append(torch.autograd.grad(g.pow(2).sum(), [x, *m.parameters()]))
+    assert results[0][0].abs().sum() > 0
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
