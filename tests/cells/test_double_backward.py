@@ -4,6 +4,7 @@ path's (never silently zero)."""
 import pytest
 import torch
 from torch.autograd import gradgradcheck
+from torch.func import functional_call, grad, jacrev, vmap
 from torch.utils._pytree import tree_leaves
 
 from rnnlab.cells import registry
@@ -12,8 +13,10 @@ from rnnlab.cells.elman import ElmanCell
 from rnnlab.cells.feedforward import FeedForwardCell
 from rnnlab.cells.gru import GRUCell
 from rnnlab.cells.lstm import LSTMCell
+from rnnlab.cells.recurrent_dropout import RecurrentDropout
 from rnnlab.cells.residual import ResidualCell
 from rnnlab.cells.skip import SkipCell
+from rnnlab.cells.zoneout import Zoneout
 from rnnlab.layers import Recurrent
 
 D, H, T, B = 3, 4, 4, 2
@@ -29,6 +32,9 @@ EXTRA = {
     "deep-output": lambda: DeepOutput(GRUCell(D, H), sizes=[H]),
     "residual": lambda: ResidualCell(ElmanCell(H, H)),
     "skip": lambda: SkipCell(LSTMCell(D, H), delay=2),
+    # stochastic wrappers in eval mode (deterministic: gradgradcheck re-runs the function)
+    "zoneout": lambda: Zoneout(LSTMCell(D, H), p=0.2).eval(),
+    "recurrent-dropout": lambda: RecurrentDropout(GRUCell(D, H), p=0.2).eval(),
 }
 FACTORIES = {name: (lambda name=name: registry.make_cell(name, D, H)) for name in registry.cell_names()} | EXTRA
 
@@ -91,3 +97,33 @@ def test_batched_gradients_through_fused_kernels(name):
     torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-10)
     loop = torch.stack([torch.autograd.grad(outs[1], x, v[k], retain_graph=True)[0] for k in range(3)])
     torch.testing.assert_close(a, loop, atol=1e-12, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["elman", "gru-cho-layernorm", "lstm-all", "deep-output"])
+def test_torch_func_transforms_through_recurrent(name):
+    """vmap, jacrev and per-sample grad (torch.func) take the step path; they agree with the
+    plain-autograd results of the same layer."""
+    layer = _layer(name, "auto")
+    x = torch.randn(T, B, D, dtype=torch.float64)
+    lengths = LENGTHS
+
+    def run(x):
+        return layer(x, lengths=lengths)[0]
+
+    jac = jacrev(run)(x)
+    xr = x.clone().requires_grad_()
+    y = run(xr)
+    rows = [torch.autograd.grad(y.reshape(-1)[k], xr, retain_graph=True)[0] for k in range(y.numel())]
+    torch.testing.assert_close(jac.reshape(y.numel(), -1), torch.stack(rows).reshape(y.numel(), -1))
+    lengths = None
+    torch.testing.assert_close(vmap(run, in_dims=1, out_dims=1)(x.unsqueeze(2)).squeeze(2), run(x))
+    params = {k: p.detach() for k, p in layer.named_parameters()}
+
+    def loss(params, xb):
+        return functional_call(layer, params, (xb.unsqueeze(1),))[0].pow(2).sum()
+
+    per_sample = vmap(grad(loss), in_dims=(None, 1))(params, x)
+    for b in range(B):
+        want = torch.autograd.grad(layer(x[:, b : b + 1])[0].pow(2).sum(), list(layer.parameters()))
+        for got, w in zip(per_sample.values(), want):
+            torch.testing.assert_close(got[b], w)

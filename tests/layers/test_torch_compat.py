@@ -76,21 +76,21 @@ def test_names_and_state_dict_are_torchs(name, kwargs):
 
 
 @pytest.mark.parametrize("name, kwargs", CONFIGS, ids=IDS)
-@pytest.mark.parametrize("form", ["plain", "state", "packed", "unbatched"])
+@pytest.mark.parametrize("form", ["plain", "state", "packed", "packed_state", "unbatched"])
 def test_outputs_and_gradients_agree(name, kwargs, form):
     ref, ours = pair(name, kwargs)
     x = batch_input(kwargs)
-    hx = initial_state(name, kwargs) if form == "state" else None
+    hx = initial_state(name, kwargs) if form in ("state", "packed_state") else None
     if form == "unbatched":
         x = torch.randn(T, D, dtype=torch.float64, requires_grad=True)
         hx = initial_state(name, kwargs, batch=())
     results = []
     for m in (ref, ours):
         inp = x
-        if form == "packed":
+        if form.startswith("packed"):
             inp = pack_padded_sequence(x, LENGTHS, batch_first=m.batch_first, enforce_sorted=False)
         y, h = m(inp, hx)
-        if form == "packed":
+        if form.startswith("packed"):
             y = pad_packed_sequence(y, batch_first=m.batch_first)[0]
         wrt = [x, *(leaves(hx) if hx is not None else []), *m.parameters()]
         grads = torch.autograd.grad(y.pow(2).sum() + sum(s.pow(3).sum() for s in leaves(h)), wrt)
