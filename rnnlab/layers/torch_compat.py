@@ -57,6 +57,8 @@ class TorchStyleRNN(nn.Module):
     ):
         super().__init__()
         torch_args.check_constructor(input_size, hidden_size, num_layers, bias, batch_first, dropout, proj_size)
+        if proj_size and self.mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.bidirectional = bias, batch_first, bool(bidirectional)
         self.dropout, self.proj_size = float(dropout), proj_size  # dropout may be reassigned, as on torch.nn
@@ -186,14 +188,12 @@ class RNN(TorchStyleRNN):
 
     cell_class = ElmanCell
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh", **kwargs):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh", *args, **kwargs):
         if "activation" in kwargs:
             raise TypeError("RNN takes torch's `nonlinearity=`, not `activation=`")
-        if "proj_size" in kwargs:
-            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         self.nonlinearity = nonlinearity
         self.mode = "RNN_" + str(nonlinearity).upper()
-        super().__init__(input_size, hidden_size, num_layers, activation=nonlinearity, **kwargs)
+        super().__init__(input_size, hidden_size, num_layers, *args, activation=nonlinearity, **kwargs)
 
 
 class LSTM(TorchStyleRNN):
@@ -209,8 +209,3 @@ class GRU(TorchStyleRNN):
 
     cell_class = GRUCell
     mode = "GRU"
-
-    def __init__(self, *args, **kwargs):
-        if "proj_size" in kwargs:
-            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
-        super().__init__(*args, **kwargs)

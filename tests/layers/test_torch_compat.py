@@ -265,6 +265,13 @@ def test_construction_like_torch():
     for name in ("RNN", "GRU"):
         with pytest.raises(ValueError, match="only supported for LSTM"):
             getattr(rnnlab, name)(D, H, proj_size=2)
+    # torch.nn's positional order: (input, hidden, layers, [nonlinearity,] bias, batch_first, dropout, bidirectional)
+    for name, nonlinearity in (("RNN", ("relu",)), ("GRU", ()), ("LSTM", ())):
+        args = (D, H, 2, *nonlinearity, False, True, 0.25, True)
+        ref, ours = getattr(nn, name)(*args), getattr(rnnlab, name)(*args)
+        assert [n for n, _ in ours.named_parameters()] == [n for n, _ in ref.named_parameters()]
+        assert (ours.bias, ours.batch_first, ours.dropout, ours.bidirectional) == (False, True, 0.25, True)
+    assert rnnlab.RNN(D, H, 1, "relu").mode == nn.RNN(D, H, 1, "relu").mode == "RNN_RELU"
     with pytest.raises(ValueError, match="proj_size has to be smaller"):
         rnnlab.LSTM(D, H, proj_size=H)
     with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):
