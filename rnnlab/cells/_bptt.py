@@ -7,6 +7,13 @@ ctx.save_for_backward, LayerNorm statistics included), padded steps that keep th
 one GEMM or one reduction over all steps. The activation functions, their fused backward kernels
 and their derivatives come from the one table in activations.py.
 
+Double backward and batched gradients: each Function also has `reference`, its forward written
+with plain autograd ops step by step. When the backward itself must be differentiable
+(`create_graph=True`: grad mode is on inside backward) or the incoming gradients are batched
+(`is_grads_batched=True`, vmap), the backward differentiates `reference` at the saved inputs
+(`recomputed_backward`) instead of running the in-place hand-derived kernel, so second derivatives
+are exact rather than silently zero; first-order training never takes that path.
+
 On speed: per-step views are made before the loops (indexing inside them costs as much as the
 small ops they feed), and nothing here allocates inside a loop.
 """
@@ -14,7 +21,8 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-
+from torch._C._functorch import is_batchedtensor, is_legacy_batchedtensor
+from torch.nn import functional as F
 
 
 def input_part(x: Tensor, W: Tensor | None, b: Tensor | None) -> Tensor:
@@ -136,3 +144,40 @@ def diagonal_gradient(dOut: Tensor, v: Tensor) -> Tensor:
     """∂L/∂p = Σ_t Σ_b ∂L/∂(p ⊙ v_t) ⊙ v_t for a per-unit weight p (a LayerNorm gain, a peephole),
     over all steps at once: dOut, v (T, B, G) → (G)."""
     return (dOut * v).sum((0, 1))
+
+
+def needs_recompute(*grads: Tensor | None) -> bool:
+    """True when a backward must go through `recomputed_backward`: it is being recorded for a
+    second derivative (create_graph=True turns grad mode on inside backward), or its incoming
+    gradients are batched (is_grads_batched / vmap), which the in-place kernels cannot take."""
+    if torch.is_grad_enabled():
+        return True
+    return any(g is not None and (is_batchedtensor(g) or is_legacy_batchedtensor(g)) for g in grads)
+
+
+def recomputed_backward(ctx, reference, inputs: tuple, grads: tuple) -> tuple:
+    """∂L/∂inputs as autograd ops: differentiate `reference(*inputs)` (the Function's forward in plain
+    ops) at the saved inputs, with create_graph when a second derivative is being recorded. Inputs
+    are the forward's arguments in order (non-tensors too); None where none is needed."""
+    wanted = [k for k, need in enumerate(ctx.needs_input_grad) if need and isinstance(inputs[k], Tensor)]
+    create_graph = torch.is_grad_enabled()
+    with torch.enable_grad():
+        outputs = reference(*inputs)
+    found = torch.autograd.grad(
+        outputs, [inputs[k] for k in wanted], grads, create_graph=create_graph, allow_unused=True
+    )
+    result = [None] * len(inputs)
+    for k, g in zip(wanted, found):
+        result[k] = g
+    return tuple(result)
+
+
+def reference_input_part(x: Tensor, W: Tensor | None, b: Tensor | None) -> Tensor:
+    """`input_part` in autograd ops: X = W x + b (x + b with W None)."""
+    X = x if W is None else F.linear(x, W)
+    return X if b is None else X + b
+
+
+def reference_select(mask: Tensor | None, t: int, new: Tensor, old: Tensor) -> Tensor:
+    """h_t = m_t ? h̃_t : h_{t-1} in autograd ops (the state a padded step keeps)."""
+    return new if mask is None else torch.where(mask[t].unsqueeze(-1) != 0, new, old)

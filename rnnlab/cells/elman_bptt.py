@@ -27,11 +27,10 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 from rnnlab.cells._bptt import (
-    incoming_gradient, input_part, input_part_backward, mask_backward_, masked_outputs, per_step, step_masks,
-    weight_gradient,
+    incoming_gradient, input_part, input_part_backward, mask_backward_, masked_outputs, needs_recompute, per_step,
+    recomputed_backward, reference_input_part, reference_select, step_masks, weight_gradient,
 )
 from rnnlab.cells.activations import ACTIVATIONS
 
@@ -57,14 +56,24 @@ class ElmanScan(torch.autograd.Function):
             if mask is not None:  # a padded step keeps the old state (where: exact)
                 torch.where(valid[t], h_new, h, out=H_new[t])  # h_t = m_t ? h̃_t : h_{t-1}
             h = H_new[t]
-        ctx.save_for_backward(x, W_ih, h0, Hs, mask, W_hh)
+        ctx.save_for_backward(x, W_ih, h0, Hs, mask, W_hh, b)
         ctx.activation = activation
         return masked_outputs(Hs, mask), Hs[-1].clone()  # y_t = m_t h_t, h_T
 
     @staticmethod
-    @once_differentiable
+    def reference(x, W_ih, b, h0, mask, W_hh, activation):
+        """The forward in plain autograd ops, step by step (what double backward differentiates)."""
+        X, f, h, hs = reference_input_part(x, W_ih, b), ACTIVATIONS[activation], h0, []
+        for t in range(X.shape[0]):
+            h = reference_select(mask, t, f(X[t] + h @ W_hh.t()), h)  # h_t = m_t ? f(X_t + W_hh h_{t-1}) : h_{t-1}
+            hs.append(h)
+        return masked_outputs(torch.stack(hs), mask), h
+
+    @staticmethod
     def backward(ctx, dY, dh_T):
-        x, W_ih, h0, Hs, mask, W_hh = ctx.saved_tensors
+        x, W_ih, h0, Hs, mask, W_hh, b = ctx.saved_tensors
+        if needs_recompute(dY, dh_T):  # a second derivative or batched gradients: see _bptt.py
+            return recomputed_backward(ctx, ElmanScan.reference, (x, W_ih, b, h0, mask, W_hh, ctx.activation), (dY, dh_T))
         f_backward = ACTIVATIONS[ctx.activation].backward
         # one buffer: dA[t] collects ∂L/∂h_t (from y_t, then from step t+1) and is then turned,
         # in place, into ∂L/∂a_t (= ∂L/∂X_t)

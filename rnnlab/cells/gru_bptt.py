@@ -35,12 +35,12 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
 from rnnlab.cells._bptt import (
     LayerNormStats, diagonal_gradient, incoming_gradient, input_part, input_part_backward, mask_backward_,
-    masked_outputs, matrix_gradient, normalize_backward, per_step, saved_stats, step_masks, weight_gradient,
+    masked_outputs, matrix_gradient, needs_recompute, normalize_backward, per_step, recomputed_backward,
+    reference_input_part, reference_select, saved_stats, step_masks, weight_gradient,
 )
 from rnnlab.cells.activations import ACTIVATIONS
 
@@ -62,6 +62,13 @@ class RecurrentTerm:
             return torch.mm(h, self.Ut, out=out) if c is None else torch.addmm(c, h, self.Ut, out=out)
         vhat = self.stats(torch.mm(h, self.Ut, out=self.v))  # û = normalize(U h)
         return torch.mul(vhat, self.gain, out=out) if c is None else torch.addcmul(c, vhat, self.gain, out=out)
+
+
+def recurrent_term(h: Tensor, U: Tensor, gain: Tensor | None, eps: float, c: Tensor | None) -> Tensor:
+    """`RecurrentTerm` in autograd ops: U h, or γ ⊙ normalize(U h) with LayerNorm, plus c if given."""
+    v = F.linear(h, U)
+    v = v if gain is None else F.layer_norm(v, (v.shape[-1],), gain, None, eps)
+    return v if c is None else v + c
 
 
 def update_backward(dh: Tensor, dh_prev: Tensor, h_prev: Tensor, z: Tensor, n: Tensor, dz: Tensor, dn: Tensor,
@@ -103,13 +110,29 @@ class GRUResetAfter(torch.autograd.Function):
             if mask is not None:  # a padded step keeps the old state (where: exact)
                 torch.where(valid[t], h_new, h, out=H_new[t])  # h_t = m_t ? h̃_t : h_{t-1}
             h = H_new[t]
-        ctx.save_for_backward(x, W_ih, h0, Hs, G, N, *saved_stats(u.stats), mask, U, g_hh)
+        ctx.save_for_backward(x, W_ih, h0, Hs, G, N, *saved_stats(u.stats), mask, U, g_hh, b_ih, b_hh)
+        ctx.eps = eps
         return masked_outputs(Hs, mask), Hs[-1].clone()  # y_t = m_t h_t, h_T
 
     @staticmethod
-    @once_differentiable
+    def reference(x, W_ih, b_ih, h0, mask, U, b_hh, g_hh, eps):
+        """The forward in plain autograd ops, step by step (what double backward differentiates)."""
+        X, h, hs = reference_input_part(x, W_ih, b_ih), h0, []
+        H = h0.shape[1]
+        for t in range(X.shape[0]):
+            u = recurrent_term(h, U, g_hh, eps, b_hh)  # u = U h_{t-1} + b_hh  (or γ_hh ⊙ û + b_hh)
+            r, z = torch.sigmoid(X[t, :, : 2 * H] + u[:, : 2 * H]).chunk(2, 1)  # r, z = σ(X_rz + u_rz)
+            n = torch.tanh(X[t, :, 2 * H :] + r * u[:, 2 * H :])  # n = tanh(X_n + r ⊙ u_n)
+            h = reference_select(mask, t, n + z * (h - n), h)  # h_t = m_t ? h̃_t : h_{t-1}
+            hs.append(h)
+        return masked_outputs(torch.stack(hs), mask), h
+
+    @staticmethod
     def backward(ctx, dY, dh_T):
-        x, W_ih, h0, Hs, G, N, Vhat, Vrstd, mask, U, g_hh = ctx.saved_tensors
+        x, W_ih, h0, Hs, G, N, Vhat, Vrstd, mask, U, g_hh, b_ih, b_hh = ctx.saved_tensors
+        if needs_recompute(dY, dh_T):  # a second derivative or batched gradients: see _bptt.py
+            inputs = (x, W_ih, b_ih, h0, mask, U, b_hh, g_hh, ctx.eps)
+            return recomputed_backward(ctx, GRUResetAfter.reference, inputs, (dY, dh_T))
         T, B, H3 = G.shape
         H = H3 // 3
         ln = g_hh is not None
@@ -177,13 +200,31 @@ class GRUResetBefore(torch.autograd.Function):
             if mask is not None:  # a padded step keeps the old state (where: exact)
                 torch.where(valid[t], h_new, h, out=H_new[t])  # h_t = m_t ? h̃_t : h_{t-1}
             h = H_new[t]
-        ctx.save_for_backward(x, W_ih, h0, Hs, A, RH, *saved_stats(u_rz.stats), *saved_stats(u_n.stats), mask, U, g_hh, g_hn)
+        ctx.save_for_backward(
+            x, W_ih, h0, Hs, A, RH, *saved_stats(u_rz.stats), *saved_stats(u_n.stats), mask, U, g_hh, g_hn, b
+        )
+        ctx.eps = (eps_hh, eps_hn)
         return masked_outputs(Hs, mask), Hs[-1].clone()  # y_t = m_t h_t, h_T
 
     @staticmethod
-    @once_differentiable
+    def reference(x, W_ih, b, h0, mask, U, g_hh, g_hn, eps_hh, eps_hn):
+        """The forward in plain autograd ops, step by step (what double backward differentiates)."""
+        X, h, hs = reference_input_part(x, W_ih, b), h0, []
+        H = h0.shape[1]
+        for t in range(X.shape[0]):
+            u_rz = recurrent_term(h, U[: 2 * H], g_hh, eps_hh, None)  # U_rz h_{t-1}  (or γ_hh ⊙ û)
+            r, z = torch.sigmoid(X[t, :, : 2 * H] + u_rz).chunk(2, 1)  # r, z = σ(X_rz + u_rz)
+            n = torch.tanh(X[t, :, 2 * H :] + recurrent_term(r * h, U[2 * H :], g_hn, eps_hn, None))  # n = tanh(X_n + U_n (r ⊙ h))
+            h = reference_select(mask, t, n + z * (h - n), h)  # h_t = m_t ? h̃_t : h_{t-1}
+            hs.append(h)
+        return masked_outputs(torch.stack(hs), mask), h
+
+    @staticmethod
     def backward(ctx, dY, dh_T):
-        x, W_ih, h0, Hs, A, RH, Vhat, Vrstd, Nhat, Nrstd, mask, U, g_hh, g_hn = ctx.saved_tensors
+        x, W_ih, h0, Hs, A, RH, Vhat, Vrstd, Nhat, Nrstd, mask, U, g_hh, g_hn, b = ctx.saved_tensors
+        if needs_recompute(dY, dh_T):  # a second derivative or batched gradients: see _bptt.py
+            inputs = (x, W_ih, b, h0, mask, U, g_hh, g_hn, *ctx.eps)
+            return recomputed_backward(ctx, GRUResetBefore.reference, inputs, (dY, dh_T))
         T, B, H3 = A.shape
         H = H3 // 3
         ln = g_hh is not None

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
+from torch.nn import functional as F
 
 from rnnlab.cells._bptt import (
     LayerNormStats, diagonal_gradient, input_part, input_part_backward, masked_outputs, matrix_gradient,
-    normalize_backward, per_step, saved_stats, step_masks,
+    needs_recompute, normalize_backward, per_step, recomputed_backward, reference_input_part, reference_select,
+    saved_stats, step_masks,
 )
 from rnnlab.cells.activations import ACTIVATIONS
 
@@ -94,7 +95,8 @@ class LSTMScan(torch.autograd.Function):
                 torch.where(valid_s[t], c_new, c, out=c_new)  # c_t = m_t ? c̃_t : c_{t-1}
         x_kept = x if W_ih is not None else None  # for ∂L/∂W_ih; LN_ih(W x) itself is not needed
         ctx.save_for_backward(
-            x_kept, W_ih, Hs, Cs, A, S, K, mask, U, p_i, p_f, p_o, g_hh, g_c, W_hr, *saved_stats(ln_hh), *saved_stats(ln_c)
+            x_kept, W_ih, Hs, Cs, A, S, K, mask, U, p_i, p_f, p_o, g_hh, g_c, W_hr, *saved_stats(ln_hh), *saved_stats(ln_c),
+            x, b, h0, c0, b_c,  # for `reference` (double backward)
         )
         ctx.options = options
         Y = masked_outputs(Hs[1:], mask)  # y_t = m_t h_t (= m_t h̃_t)
@@ -102,9 +104,33 @@ class LSTMScan(torch.autograd.Function):
         return Y, Hs[T].clone(), Cs[T].clone()
 
     @staticmethod
-    @once_differentiable
+    def reference(x, W_ih, b, h0, c0, mask, U, p_i, p_f, p_o, g_hh, g_c, b_c, W_hr, options):
+        """The forward in plain autograd ops, step by step (what double backward differentiates)."""
+        phi, psi, eps_hh, eps_c = (ACTIVATIONS[options[0]], ACTIVATIONS[options[1]], *options[2:])
+        X, h, c, ys = reference_input_part(x, W_ih, b), h0, c0, []
+        for t in range(X.shape[0]):
+            uh = F.linear(h, U)
+            uh = uh if g_hh is None else F.layer_norm(uh, (uh.shape[-1],), g_hh, None, eps_hh)  # γ_hh ⊙ û
+            a_i, a_f, a_g, a_o = (X[t] + uh).chunk(4, 1)  # a_t = X_t + R(h_{t-1})
+            if p_i is not None:
+                a_i, a_f = a_i + p_i * c, a_f + p_f * c  # i and f peek at c_{t-1}
+            c_new = torch.sigmoid(a_f) * c + torch.sigmoid(a_i) * phi(a_g)  # c̃ = f ⊙ c_{t-1} + i ⊙ g
+            if p_o is not None:
+                a_o = a_o + p_o * c_new  # o peeks at c̃_t
+            n = c_new if g_c is None else F.layer_norm(c_new, (c_new.shape[-1],), g_c, b_c, eps_c)
+            h_new = torch.sigmoid(a_o) * psi(n)  # k = o ⊙ ψ(n)
+            h_new = h_new if W_hr is None else F.linear(h_new, W_hr)  # h̃ = W_hr k
+            h, c = reference_select(mask, t, h_new, h), reference_select(mask, t, c_new, c)
+            ys.append(h)
+        return masked_outputs(torch.stack(ys), mask), h, c
+
+    @staticmethod
     def backward(ctx, dY, dh_T, dc_T):
-        x, W_ih, Hs, Cs, A, S, K, mask, U, p_i, p_f, p_o, g_hh, g_c, W_hr, Uhat, Urstd, Nhat, Nrstd = ctx.saved_tensors
+        x, W_ih, Hs, Cs, A, S, K, mask, U, p_i, p_f, p_o, g_hh, g_c, W_hr, Uhat, Urstd, Nhat, Nrstd, *rest = ctx.saved_tensors
+        if needs_recompute(dY, dh_T, dc_T):  # a second derivative or batched gradients: see _bptt.py
+            x, b, h0, c0, b_c = rest
+            inputs = (x, W_ih, b, h0, c0, mask, U, p_i, p_f, p_o, g_hh, g_c, b_c, W_hr, ctx.options)
+            return recomputed_backward(ctx, LSTMScan.reference, inputs, (dY, dh_T, dc_T))
         dsigmoid = ACTIVATIONS["sigmoid"].backward
         dphi, dpsi = ACTIVATIONS[ctx.options[0]].backward, ACTIVATIONS[ctx.options[1]].backward
         T, B, _, H = A.shape

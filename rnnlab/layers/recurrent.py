@@ -12,6 +12,7 @@ from typing import Callable, Literal, NamedTuple, Optional
 
 import torch
 from torch import Tensor, nn
+from torch._C._functorch import peek_interpreter_stack
 from torch.utils.hooks import RemovableHandle
 
 from rnnlab.cells._state import State, check_state
@@ -69,7 +70,10 @@ class Recurrent(nn.Module):
     step calls `hook(layer, Step(t, x, out, state, internals))` — the cell's new values before
     padding is masked; the hook may return None or a replacement `(out, state)`, which the next hook
     and the rest of the unroll see. Hooks run in registration order; `handle.remove()` removes one.
-    The fused kernels keep no per-step values, so a registered hook wins over `fused=True`.
+    The fused kernels keep no per-step values, so a registered hook wins over `fused=True`; so does
+    a torch.func transform (vmap, grad, jacrev), which cannot trace the kernels' in-place buffers.
+    Second derivatives (create_graph=True) and batched gradients (is_grads_batched=True) work on
+    both paths: the fused kernels then differentiate their plain-ops reference (cells/_bptt.py).
     """
 
     def __init__(
@@ -135,7 +139,9 @@ class Recurrent(nn.Module):
         return outputs, state
 
     def _scan(self, x: Tensor, state: State, mask: Tensor | None) -> tuple[Tensor, State]:
-        if self._step_hooks:
+        # the fused kernels write into buffers in place, which torch.func transforms (vmap, grad,
+        # jacrev, functional per-sample gradients) cannot trace: under one, step with plain ops
+        if self._step_hooks or peek_interpreter_stack() is not None:
             return self.reference_scan(x, state, mask)
         fused = getattr(self.cell, "fused_scan", None) if self.fused else None
         result = fused(x, state, None if mask is None else mask.to(x.dtype)) if fused is not None else None

@@ -61,14 +61,11 @@ def test_outputs_and_gradients_match_torch(cls, kwargs, with_lengths, dtype, ato
     gh = [torch.randn_like(t) for t in _leaves(h)]
     inputs = [x, *_leaves(hx)]
     g_ref = torch.autograd.grad([y_ref, *_leaves(h_ref)], inputs + list(ref.parameters()), [gy, *gh])
-    g = torch.autograd.grad([y, *_leaves(h)], inputs + [p for _, cell in ours.cells() for p in _cell_params(cell)], [gy, *gh])
+    # the drop-in's parameters are torch's, in torch's order
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in ref.named_parameters()]
+    g = torch.autograd.grad([y, *_leaves(h)], inputs + list(ours.parameters()), [gy, *gh])
     for a, b in zip(g, g_ref):
         torch.testing.assert_close(a, b, atol=atol * 10, rtol=0)
-
-
-def _cell_params(cell):
-    # torch orders each layer's parameters weight_ih, weight_hh, bias_ih, bias_hh, weight_hr
-    return [getattr(cell, n) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr") if getattr(cell, n, None) is not None]
 
 
 def test_packed_sequence_input_and_unbatched_input():
@@ -100,3 +97,16 @@ def test_torch_style_options_reach_every_cell():
     assert y.shape == (T, B, 2 * H) and h.shape == c.shape == (4, B, H)
     assert rnnlab.GRU(D, H, reset_after=False).cells()[0][1].reset_after is False
     assert rnnlab.RNN(D, H, nonlinearity="relu").cells()[0][1].activation == "relu"
+
+
+def test_options_torch_lacks_keep_their_cells_names_after_torchs():
+    lstm = rnnlab.LSTM(D, H, peephole=True, layer_norm=True, forget_bias=1.0)
+    names = [n for n, _ in lstm.named_parameters()]
+    assert names[:4] == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
+    assert "stack.layers.0.cell.weight_ci" in names and "stack.layers.0.cell.ln_c.weight" in names
+    assert len(names) == len(set(id(p) for p in lstm.parameters()))  # nothing listed twice
+    lstm.reset_parameters()  # torch's U(-1/√H, 1/√H) for torch's weights, the cells' own init for the rest
+    cell = lstm.cells()[0][1]
+    assert torch.equal(cell.ln_c.weight, torch.ones(H))
+    assert torch.equal((lstm.bias_ih_l0 + lstm.bias_hh_l0)[H:2 * H], torch.ones(H))
+    assert lstm.weight_hh_l0.abs().max() <= H ** -0.5
