@@ -35,4 +35,4 @@ class FeedForwardCell(RecurrentCell):
         """All steps at once (no step depends on another); padded steps output zeros."""
         out = torch.tanh(self.linear(x))
         # selection, not multiplication: 0 * NaN would let a garbage padded step through
-        return (out if mask is None else torch.where(mask.unsqueeze(-1), out, 0.0)), state
+        return (out if mask is None else torch.where(mask.unsqueeze(-1) != 0, out, 0.0)), state
