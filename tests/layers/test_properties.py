@@ -284,3 +284,47 @@ def test_malformed_lengths_are_named_everywhere(lengths):
             layer(x, lengths=lengths)
     with pytest.raises(ValueError, match="lengths"):
         SequenceClassifier.build(5, 2, hidden_size=3, embedding_size=2)(torch.zeros(3, 2, dtype=torch.long), lengths)
+
+
+WORDS = ["show", "flights", "from", "boston", "to", "denver", "on", "monday", "cheapest"]
+
+
+@settings(max_examples=100, **SETTINGS)
+@given(sentences=st.lists(st.lists(st.sampled_from(WORDS), min_size=1, max_size=5), min_size=1, max_size=4),
+       cell=st.sampled_from(["lstm", "gru", "elman"]), bidirectional=st.booleans(), trigrams=st.booleans(),
+       jordan=st.booleans(), intent_from=st.sampled_from(["last", "mean", "attention"]), seed=st.integers(0, 2**16))
+def test_tagger_reads_each_sentence_as_if_alone(sentences, cell, bidirectional, trigrams, jordan, intent_from, seed):
+    """Padded word slots hold arbitrary (valid) ids: tag and intent logits, and every parameter's
+    gradient, equal those of each sentence encoded and tagged alone."""
+    from rnnlab.data.words import WordEncoder
+    from rnnlab.layers.word_features import WordFeatures
+    from rnnlab.tagging import Tagger
+
+    torch.manual_seed(seed)
+    enc = WordEncoder.build([WORDS], trigrams=trigrams)
+    features = WordFeatures(enc.word_vocab, enc.trigram_vocab, trigrams=trigrams, embedding_size=3)
+    model = Tagger.build(features, 4, cell=cell, hidden_size=3, bidirectional=bidirectional,
+                         jordan_feedback=jordan and not bidirectional, num_intents=2,
+                         intent_from=intent_from).double().eval()
+    batch = enc.encode(sentences)
+    ids = batch.word_ids.clone()
+    junk = torch.randint(0, len(enc.word_vocab), ids.shape, generator=torch.Generator().manual_seed(seed))
+    pad = ~(torch.arange(ids.shape[0]).unsqueeze(1) < batch.lengths)
+    batch = batch._replace(word_ids=torch.where(pad, junk, ids))
+    tags, intents = model(batch)
+    params = [p for p in model.parameters() if p.requires_grad]
+    total, ref = 0, 0
+    for b, sentence in enumerate(sentences):
+        tags_b, intents_b = model(enc.encode([sentence]))
+        n = len(sentence)
+        torch.testing.assert_close(tags[:n, b:b + 1], tags_b, **TOL[torch.float64])
+        torch.testing.assert_close(intents[b:b + 1], intents_b, **TOL[torch.float64])
+        w = torch.randn(tags_b.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(seed + b))
+        total = total + (tags[:n, b:b + 1] * w).sum() + intents[b].sum()
+        ref = ref + (tags_b * w).sum() + intents_b.sum()
+    g = torch.autograd.grad(total, params, allow_unused=True)
+    g_ref = torch.autograd.grad(ref, params, allow_unused=True)
+    for a, r in zip(g, g_ref):
+        if a is not None and r is not None:
+            assert torch.isfinite(a).all()
+            torch.testing.assert_close(a, r, **TOL[torch.float64])
