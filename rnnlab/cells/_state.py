@@ -51,8 +51,10 @@ def check_state(state: State, expected: State, where: str = "state") -> None:
             raise ValueError(f"{where}: expected a tensor of shape {tuple(expected.shape)}, got {type(state).__name__}")
         if state.shape != expected.shape:
             raise ValueError(f"{where}: expected shape {tuple(expected.shape)}, got {tuple(state.shape)}")
-        if state.is_floating_point() and state.dtype != expected.dtype:
-            raise ValueError(f"{where}: expected dtype {expected.dtype}, got {state.dtype}")
+        if state.is_floating_point() != expected.is_floating_point() or (
+                expected.is_floating_point() and state.dtype != expected.dtype):
+            # an integer h0 would be silently cast or fail deep in torch; a float step counter is meaningless
+            raise TypeError(f"{where}: expected dtype {expected.dtype}, got {state.dtype}")
         return
     if not isinstance(state, (tuple, list)) or len(state) != len(expected):
         raise ValueError(f"{where}: expected a tuple of {len(expected)} parts, got {_describe(state)}")

@@ -18,7 +18,17 @@ import math
 import torch
 from torch import Tensor, nn
 
-from rnnlab.cells._state import State
+from rnnlab.cells._state import State, check_state
+
+
+def check_size(owner: str, name: str, value, minimum: int = 1) -> int:
+    """`value` as a size: an int (not a bool, not 2.5) >= `minimum`. Every cell constructor checks
+    its sizes here, so `ElmanCell(4, -2)` fails when made, naming the argument, not in torch."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{owner}: {name} must be an int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{owner}: {name} must be >= {minimum}, got {value}")
+    return value
 
 
 class RecurrentCell(nn.Module):
@@ -78,8 +88,10 @@ class RecurrentCell(nn.Module):
         dtype = dtype if dtype is not None else (p.dtype if p is not None else torch.get_default_dtype())
         return torch.zeros(batch, size, device=device, dtype=dtype)
 
-    def check_input(self, x_t: Tensor) -> None:
-        """Raise a ValueError naming what is wrong with one step of input."""
+    def check_input(self, x_t: Tensor, state: State | None = None) -> None:
+        """Raise a ValueError or TypeError naming what is wrong with one step of input and, when
+        given, the state it is read with (its structure, shapes and dtype: an LSTM's (h, c) pair
+        of floating tensors of the parameters' dtype, not a tuple for a GRU or `(h0, None)`)."""
         if not isinstance(x_t, Tensor):
             raise TypeError(f"{type(self).__name__}: input must be a tensor, got {type(x_t).__name__}")
         if x_t.dim() != 2:
@@ -100,6 +112,10 @@ class RecurrentCell(nn.Module):
                 f"{type(self).__name__}: input dtype {x_t.dtype} does not match parameter dtype {p.dtype} "
                 f"(convert one with .to())"
             )
+        if state is not None:
+            # built on the meta device: only structure, shapes and dtypes are compared
+            expected = self.init_state(x_t.shape[0], torch.device("meta"), x_t.dtype)
+            check_state(state, expected, f"{type(self).__name__}: state")
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}"

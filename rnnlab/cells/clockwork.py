@@ -17,11 +17,11 @@ import torch
 from torch import Tensor
 
 from rnnlab.cells._state import hidden_of, state_map
-from rnnlab.cells.base import RecurrentCell
-from rnnlab.cells.wrapper import CellWrapper
+from rnnlab.cells.base import RecurrentCell, check_size
+from rnnlab.cells.wrapper import PerUnitWrapper
 
 
-class ClockworkCell(CellWrapper):
+class ClockworkCell(PerUnitWrapper):
     """`cell` whose units update only every T_j steps (periods: one per equal group of units).
 
     No parameters of its own; buffer `unit_period` (state_size,). State: (inner state, step (B, 1)
@@ -32,8 +32,10 @@ class ClockworkCell(CellWrapper):
     def __init__(self, cell: RecurrentCell, periods: Sequence[int] = (1, 2, 4, 8)):
         super().__init__(cell)
         n = cell.state_size
-        if not periods or any(p < 1 for p in periods):
-            raise ValueError(f"ClockworkCell: periods must be positive integers, got {list(periods)}")
+        if not periods:
+            raise ValueError(f"ClockworkCell: give at least one period, got {list(periods)}")
+        for p in periods:
+            check_size("ClockworkCell", "every period", p)
         if n % len(periods):
             raise ValueError(f"ClockworkCell: state size {n} does not split into {len(periods)} equal groups")
         self.periods = list(periods)

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from rnnlab.cells._state import hidden_of, replace_hidden
 from rnnlab.cells.activations import ACTIVATIONS, check_activation
-from rnnlab.cells.base import RecurrentCell
+from rnnlab.cells.base import RecurrentCell, check_size
 from rnnlab.cells.wrapper import CellWrapper
 
 
@@ -28,8 +28,7 @@ class DeepTransition(CellWrapper):
 
     def __init__(self, cell: RecurrentCell, depth: int = 1, activation: str = "tanh"):
         super().__init__(cell)
-        if depth < 1:
-            raise ValueError(f"DeepTransition: depth must be >= 1, got {depth}")
+        check_size("DeepTransition", "depth", depth)
         n = cell.output_size
         if n != cell.state_size:
             raise ValueError("DeepTransition needs a cell whose output and hidden state have the same width")
@@ -59,6 +58,8 @@ class DeepOutput(CellWrapper):
         super().__init__(cell)
         if not sizes:
             raise ValueError("DeepOutput: give at least one layer size")
+        for size in sizes:
+            check_size("DeepOutput", "every layer size", size)
         self.activation = check_activation(activation)
         widths = [cell.output_size, *sizes]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))

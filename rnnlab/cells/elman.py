@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnlab.cells.activations import ACTIVATIONS, check_activation
-from rnnlab.cells.base import RecurrentCell
+from rnnlab.cells.base import RecurrentCell, check_size
 
 
 class ElmanCell(RecurrentCell):
@@ -24,7 +24,8 @@ class ElmanCell(RecurrentCell):
 
     def __init__(self, input_size: int, hidden_size: int, activation: str = "tanh", bias: bool = True):
         super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
+        self.input_size = check_size("ElmanCell", "input_size", input_size)
+        self.hidden_size = check_size("ElmanCell", "hidden_size", hidden_size)
         self.activation = check_activation(activation)
         self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size))
         self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size))
@@ -36,7 +37,7 @@ class ElmanCell(RecurrentCell):
         return self._zeros(batch, self.hidden_size, device, dtype)
 
     def forward(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
-        self.check_input(x_t)
+        self.check_input(x_t, state)
         pre = nn.functional.linear(x_t, self.weight_ih, self.bias_ih) + nn.functional.linear(
             state, self.weight_hh, self.bias_hh
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from rnnlab.cells.base import RecurrentCell
+from rnnlab.cells.base import RecurrentCell, check_size
 
 
 class FeedForwardCell(RecurrentCell):
@@ -16,7 +16,8 @@ class FeedForwardCell(RecurrentCell):
 
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
+        self.input_size = check_size("FeedForwardCell", "input_size", input_size)
+        self.hidden_size = check_size("FeedForwardCell", "hidden_size", hidden_size)
         self.linear = nn.Linear(input_size, hidden_size)
 
     @property
@@ -27,9 +28,11 @@ class FeedForwardCell(RecurrentCell):
         return self._zeros(batch, 0, device, dtype)
 
     def forward(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        self.check_input(x_t, state)
         return torch.tanh(self.linear(x_t)), state
 
     def fused_scan(self, x: Tensor, state: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
         """All steps at once (no step depends on another); padded steps output zeros."""
         out = torch.tanh(self.linear(x))
-        return (out if mask is None else out * mask.unsqueeze(-1)), state
+        # selection, not multiplication: 0 * NaN would let a garbage padded step through
+        return (out if mask is None else torch.where(mask.unsqueeze(-1) != 0, out, 0.0)), state

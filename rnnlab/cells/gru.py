@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnlab.cells.base import RecurrentCell
+from rnnlab.cells.base import RecurrentCell, check_size
 
 
 class GRUCell(RecurrentCell):
@@ -36,7 +36,8 @@ class GRUCell(RecurrentCell):
     ):
         super().__init__()
         H = hidden_size
-        self.input_size, self.hidden_size = input_size, hidden_size
+        self.input_size = check_size("GRUCell", "input_size", input_size)
+        self.hidden_size = check_size("GRUCell", "hidden_size", hidden_size)
         self.reset_after, self.layer_norm = reset_after, layer_norm
         self.weight_ih = nn.Parameter(torch.empty(3 * H, input_size))
         self.weight_hh = nn.Parameter(torch.empty(3 * H, H))
@@ -94,7 +95,7 @@ class GRUCell(RecurrentCell):
 
     def step(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
         """(h_t, h_t, {"r", "z": gates (B, H), "n": candidate (B, H)})."""
-        self.check_input(x_t)
+        self.check_input(x_t, state)
         r, z, n = self._gates(x_t, state)
         h = n + z * (state - n)  # = (1 - z) ⊙ n + z ⊙ h_{t-1}
         return h, h, {"r": r, "z": z, "n": n}

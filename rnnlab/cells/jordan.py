@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnlab.cells.activations import ACTIVATIONS, check_activation
-from rnnlab.cells.base import RecurrentCell
+from rnnlab.cells.base import RecurrentCell, check_size
 
 OUTPUT_ACTIVATIONS = {**ACTIVATIONS, "softmax": lambda v: torch.softmax(v, dim=-1)}
 
@@ -43,7 +43,9 @@ class JordanCell(RecurrentCell):
         bias: bool = True,
     ):
         super().__init__()
-        self.input_size, self.hidden_size, self._output_size = input_size, hidden_size, output_size
+        self.input_size = check_size("JordanCell", "input_size", input_size)
+        self.hidden_size = check_size("JordanCell", "hidden_size", hidden_size)
+        self._output_size = check_size("JordanCell", "output_size", output_size)
         self.activation = check_activation(activation)
         if output_activation not in OUTPUT_ACTIVATIONS:
             raise ValueError(f"unknown output_activation {output_activation!r}; choose one of {sorted(OUTPUT_ACTIVATIONS)}")
@@ -75,7 +77,7 @@ class JordanCell(RecurrentCell):
 
     def step(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
         """(y_t, y_t, {"hidden": h_t (B, H)})."""
-        self.check_input(x_t)
+        self.check_input(x_t, state)
         h = self.hidden(x_t, state)
         y = self.output(h)
         return y, y, {"hidden": h}

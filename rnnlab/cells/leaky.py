@@ -15,10 +15,10 @@ from torch import Tensor, nn
 
 from rnnlab.cells._state import hidden_of, state_map
 from rnnlab.cells.base import RecurrentCell
-from rnnlab.cells.wrapper import CellWrapper
+from rnnlab.cells.wrapper import PerUnitWrapper
 
 
-class LeakyCell(CellWrapper):
+class LeakyCell(PerUnitWrapper):
     """Leaky integration of every state leaf of `cell`: μ_t = α ⊙ μ_{t-1} + (1 − α) ⊙ v_t.
 
     alpha: a float or one value per unit (state_size,), each in (0, 1); learn_alpha makes it a
@@ -29,7 +29,11 @@ class LeakyCell(CellWrapper):
 
     def __init__(self, cell: RecurrentCell, alpha: float | Sequence[float] | Tensor = 0.5, learn_alpha: bool = False):
         super().__init__(cell)
-        alpha = torch.as_tensor(alpha, dtype=torch.get_default_dtype()).expand(cell.state_size).clone()
+        alpha = torch.as_tensor(alpha, dtype=torch.get_default_dtype())
+        if alpha.dim() > 1 or alpha.dim() == 1 and alpha.shape[0] != cell.state_size:
+            raise ValueError(f"LeakyCell: alpha must be a number or one value per state unit ({cell.state_size}), "
+                             f"got shape {tuple(alpha.shape)}")
+        alpha = alpha.expand(cell.state_size).clone()
         if not ((alpha > 0) & (alpha < 1)).all():
             raise ValueError("LeakyCell: every alpha must lie strictly between 0 and 1")
         logit = torch.log(alpha) - torch.log1p(-alpha)  # σ⁻¹(α)

@@ -15,12 +15,14 @@ State is (h, c).
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnlab.cells.activations import ACTIVATIONS, check_activation
-from rnnlab.cells.base import RecurrentCell
+from rnnlab.cells.base import RecurrentCell, check_size
 
 
 class LSTMCell(RecurrentCell):
@@ -52,6 +54,11 @@ class LSTMCell(RecurrentCell):
         proj_size: int = 0,
     ):
         super().__init__()
+        check_size("LSTMCell", "input_size", input_size)
+        check_size("LSTMCell", "hidden_size", hidden_size)
+        check_size("LSTMCell", "proj_size", proj_size, minimum=0)
+        if not math.isfinite(forget_bias):
+            raise ValueError(f"LSTMCell: forget_bias must be a finite number, got {forget_bias}")
         if proj_size < 0 or proj_size >= hidden_size and proj_size != 0:
             raise ValueError(f"proj_size must be 0 or in [1, hidden_size), got {proj_size}")
         H, R = hidden_size, proj_size or hidden_size
@@ -118,7 +125,7 @@ class LSTMCell(RecurrentCell):
 
     def step(self, x_t: Tensor, state: tuple[Tensor, Tensor]):
         """(h_t, (h_t, c_t), {"i", "f", "g", "o": gates (B, H), "c": c_t (B, H)})."""
-        self.check_input(x_t)
+        self.check_input(x_t, state)
         h, c = state
         i, f, g, o, c = self._gates(x_t, h, c)
         h = o * ACTIVATIONS[self.state_activation](self.ln_c(c) if self.layer_norm else c)

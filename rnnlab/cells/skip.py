@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from rnnlab.cells.base import RecurrentCell
+from rnnlab.cells.base import RecurrentCell, check_size
 from rnnlab.cells.wrapper import CellWrapper
 
 
@@ -21,9 +21,7 @@ class SkipCell(CellWrapper):
 
     def __init__(self, cell: RecurrentCell, delay: int = 2):
         super().__init__(cell)
-        if delay < 1:
-            raise ValueError(f"SkipCell: delay must be >= 1, got {delay}")
-        self.delay = delay
+        self.delay = check_size("SkipCell", "delay", delay)
 
     def init_state(self, batch: int, device=None, dtype=None) -> tuple:
         return tuple(self.cell.init_state(batch, device, dtype) for _ in range(self.delay))

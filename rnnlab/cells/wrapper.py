@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from rnnlab.cells._state import State
+import torch
+
+from rnnlab.cells._state import State, leaves
 from rnnlab.cells.base import RecurrentCell
 
 
@@ -54,12 +56,27 @@ class CellWrapper(RecurrentCell):
         return ""
 
 
+class PerUnitWrapper(CellWrapper):
+    """A wrapper that acts on the state unit by unit (one α or period per unit), so it needs every
+    floating leaf of the inner state to be `state_size` wide: an LSTM with a projection (h of
+    proj_size, c of hidden_size) is refused when the wrapper is made, not at its first step."""
+
+    def __init__(self, cell: RecurrentCell):
+        super().__init__(cell)
+        widths = [leaf.shape[-1] for leaf in leaves(cell.init_state(1, torch.device("meta")))
+                  if leaf.is_floating_point()]
+        if any(w != cell.state_size for w in widths):
+            raise ValueError(f"{type(self).__name__} acts on each of the {cell.state_size} state units, but "
+                             f"{type(cell).__name__}'s state leaves have widths {widths} (an LSTM with a "
+                             f"projection cannot be wrapped)")
+
+
 class StochasticWrapper(CellWrapper):
     """A wrapper with one probability `p` in [0, 1) (Zoneout, RecurrentDropout)."""
 
     def __init__(self, cell: RecurrentCell, p: float):
         super().__init__(cell)
-        if not 0.0 <= p < 1.0:
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
             raise ValueError(f"{type(self).__name__}: p must be in [0, 1), got {p}")
         self.p = p
 

@@ -11,6 +11,7 @@ import torch
 from rnnlab.errors import ConfigError
 from rnnlab.recipes.registry import recipe_of
 from rnnlab.recipes.run_dir import RunDir
+from rnnlab.train.config import INT64
 
 
 def register(subparsers, argv=()) -> None:
@@ -27,8 +28,8 @@ def register(subparsers, argv=()) -> None:
 
 @torch.no_grad()  # restores the caller's grad mode: the CLI can be called from Python
 def run(args: argparse.Namespace) -> int:
-    if args.batch_size is not None and args.batch_size < 1:
-        raise ConfigError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.batch_size is not None and not 1 <= args.batch_size <= INT64[1]:
+        raise ConfigError(f"--batch-size must be >= 1 (and fit in 64 bits), got {args.batch_size}")
     run_dir = RunDir(args.run_dir)
     recipe, _ = recipe_of(run_dir)
     trained = recipe.load(run_dir, args.weights)

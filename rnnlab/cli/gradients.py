@@ -21,6 +21,7 @@ from torch.nn import functional as F
 import rnnlab
 from rnnlab.cells.registry import cell_names, make_cell
 from rnnlab.errors import ConfigError
+from rnnlab.train.config import INT64
 from rnnlab.train.diagnostics import gradient_norm_table, hidden_gradient_norms
 
 CellFactory = Callable[[int, int], rnnlab.RecurrentCell]  # (input_size, hidden_size) -> cell
@@ -53,6 +54,8 @@ def gradient_curves(
     for name, value in (("length", length), ("hidden", hidden), ("batch", batch)):
         if value < 1:
             raise ConfigError(f"{name} must be at least 1, got {value}")
+    if not INT64[0] <= seed < INT64[1]:  # seed + 1 seeds the target
+        raise ConfigError(f"seed must fit in 64 bits, got {seed}")
     x = torch.randn(length, batch, INPUT_SIZE, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     curves = {}
     for name, factory in cells.items():

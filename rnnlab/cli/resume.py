@@ -36,7 +36,7 @@ def register(subparsers, argv=()) -> None:
 def run_command(args: argparse.Namespace) -> int:
     run_dir = RunDir(args.run_dir)
     recipe, config = recipe_of(run_dir)
-    saved = recipe.saved_options(config["options"])
+    saved = recipe.saved_options(config["options"], run_dir.config_path)
     requested = given_options(args, recipe, saved.task) if getattr(args, "recipe", None) is recipe else {}
     for key, value in requested.items():
         if key not in TrainConfig.BUDGETS and value != getattr(saved, key):

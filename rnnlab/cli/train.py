@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import sys
+from pathlib import Path
 
+from rnnlab.errors import ConfigError
 from rnnlab.recipes.common import save_vocabs
 from rnnlab.recipes.options import add_flags, as_dict, check_layer, flags_given, read_toml
 from rnnlab.recipes.recipe import Recipe
@@ -60,6 +63,18 @@ def given_options(args: argparse.Namespace, recipe: Recipe, task: str) -> dict:
     return merged
 
 
+def check_writable(path: Path) -> None:
+    """--out must be creatable: its nearest existing ancestor a writable directory (checked before
+    the data is read, not after an epoch)."""
+    parent = Path(os.path.abspath(path))
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ConfigError(f"--out {path}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {path}: cannot create it, {parent} is not writable")
+
+
 def register(subparsers, argv=()) -> None:
     args = invoked(argv, "train")
     task = DEFAULT_TASK if args is None else task_of(args)
@@ -84,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or f"runs/{options.task}-{cell}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     run_dir = RunDir(out)
     run_dir.check_new(args.overwrite)  # before the (slow) data loading
+    check_writable(run_dir.path)
     prepared = recipe.prepare(options)
     run_dir.create(as_dict(options), prepared.model.config(), prepared.data_info, overwrite=args.overwrite)
     save_vocabs(run_dir, prepared.vocabs)

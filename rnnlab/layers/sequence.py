@@ -34,8 +34,15 @@ def check_sequence(x: Tensor, input_size: int, where: str) -> None:
 
 def check_lengths(lengths: Tensor | Sequence[int], T: int, B: int, device, where: str) -> Tensor:
     """Lengths as a long tensor on `device`: 1-D with B integer (not bool) entries, each in [1, T].
-    DataError naming the problem otherwise."""
-    lengths = torch.as_tensor(lengths)
+    DataError naming the problem otherwise (torch's own messages for a ragged list or a string do
+    not say which argument was wrong)."""
+    if isinstance(lengths, (str, bytes)):
+        raise DataError(f"{where}: lengths must be a tensor or a list of integers, got {type(lengths).__name__}")
+    try:
+        lengths = torch.as_tensor(lengths)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise DataError(f"{where}: lengths must be a tensor or a list of integers, one per sequence ({B}), "
+                        f"got {lengths!r:.60} ({e})") from None
     if lengths.dim() != 1 or lengths.shape[0] != B:
         raise DataError(f"{where}: lengths must be 1-D with one entry per sequence ({B}), got shape {tuple(lengths.shape)}")
     if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:

@@ -92,6 +92,9 @@ class ClassifyRecipe(TextRecipe):
     def format_metrics(self, metrics: dict) -> str:
         return f"accuracy {100 * metrics['accuracy']:.2f}%, loss {metrics['loss']:.4f}"
 
+    def vocab_sizes(self, model_config) -> dict[str, int]:
+        return {"tokens": model_config.get("vocab_size"), "labels": model_config.get("num_classes")}
+
     def rebuild(self, model_config, vocabs) -> SequenceClassifier:
         return SequenceClassifier.from_config(model_config)
 

@@ -132,6 +132,9 @@ class LanguageModelRecipe(Recipe):
         parts.append(f"perplexity {metrics['ppl']:.2f}")
         return ", ".join(parts)
 
+    def vocab_sizes(self, model_config) -> dict[str, int]:
+        return {"vocab": model_config.get("vocab_size")}
+
     def rebuild(self, model_config, vocabs) -> LanguageModel:
         return LanguageModel.from_config(model_config)
 

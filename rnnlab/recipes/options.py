@@ -143,6 +143,12 @@ def read_toml(path: str | Path) -> dict[str, Any]:
             data = tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a directory, not a TOML file") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:  # tomllib decodes the bytes as UTF-8 before parsing
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {e.start}): is it a TOML file?") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config file {path} is not valid TOML ({e})") from None
     flat: dict[str, Any] = {}

@@ -29,6 +29,8 @@ and implements
 and may override
 
     predictor(model, vocabs, options)              what `Trained.predictor` holds (default None)
+    vocab_sizes(model_config) -> {vocab: size}     the size the model expects of each saved
+                                                   vocabulary (checked when a run is loaded)
     evaluate(trained, split, data=None, batch_size=None) -> metrics
                                                    (default: rebuild the task on the run's data)
     format_evaluation(split, metrics) -> str       `rnnlab eval`'s line
@@ -129,11 +131,18 @@ class Recipe(ABC):
         task = given.get("task", next(iter(self.tasks)))
         return self.Options(**{**self.defaults(task), **check_layer(self.Options, given, "options", task)})
 
-    def saved_options(self, saved: dict[str, Any]) -> Any:
+    def saved_options(self, saved: dict[str, Any], where: Any = None) -> Any:
         """The options of a run's config.json, read leniently: what this version added takes its
-        default, and what an older version stored but this recipe does not declare is ignored."""
+        default, and what an older version stored but this recipe does not declare is ignored.
+        With `where` (the config.json read), a value of the wrong type or range is a
+        CheckpointError naming that file."""
         known = {f.name for f in fields(self.Options)}
-        return self.Options(**{k: v for k, v in saved.items() if k in known})
+        try:
+            return self.Options(**{k: v for k, v in saved.items() if k in known})
+        except ConfigError as e:
+            if where is None:
+                raise
+            raise CheckpointError(f"{where} is corrupt: option {e}") from None
 
     def train_config(self, options) -> TrainConfig:
         return TrainConfig.of(options)
@@ -159,14 +168,27 @@ class Recipe(ABC):
     def predictor(self, model: nn.Module, vocabs: dict[str, Vocabulary], options) -> Any:
         return None
 
+    def vocab_sizes(self, model_config: dict) -> dict[str, int]:
+        """{vocabulary name: the number of entries the model was built for} (default: none)."""
+        return {}
+
+    def check_vocabs(self, run: RunDir, model_config: dict, vocabs: dict[str, Vocabulary]) -> None:
+        """A vocabulary that does not fit the model (one token short: ids it cannot decode) is an
+        error when the run is loaded, not midway through printing a sample."""
+        for name, size in self.vocab_sizes(model_config).items():
+            if name in vocabs and isinstance(size, int) and len(vocabs[name]) != size:
+                raise CheckpointError(f"{run.vocab_file(name)} has {len(vocabs[name])} entries but the model in "
+                                      f"{run.path} was built for {size}: the vocabulary file does not belong to it")
+
     def load(self, run: RunDir, weights: str = "best") -> Trained:
         """A run directory's trained model (eval mode) and everything that goes with it."""
         config = run.load_config()
         task = config["options"].get("task")
         if task not in self.tasks:
             raise ConfigError(f"{run.path} is a {task!r} run, not a {self.kind}")
-        options = self.saved_options(config["options"])
+        options = self.saved_options(config["options"], run.config_path)
         vocabs = load_vocabs(run, self.vocabs, required=self.required_vocabs)
+        self.check_vocabs(run, config["model"], vocabs)
         model = self.rebuild(config["model"], vocabs)
         load_weights(model, run.weights(weights))
         model.eval()

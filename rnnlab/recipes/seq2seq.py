@@ -117,6 +117,9 @@ class Seq2SeqRecipe(TextRecipe):
         return (f"exact match {100 * metrics['exact_match']:.2f}%, token accuracy "
                 f"{100 * metrics['token_accuracy']:.2f}% (teacher-forced), loss {metrics['loss']:.4f}")
 
+    def vocab_sizes(self, model_config) -> dict[str, int]:
+        return {"source": model_config.get("src_vocab_size"), "target": model_config.get("tgt_vocab_size")}
+
     def rebuild(self, model_config, vocabs) -> Seq2Seq:
         return Seq2Seq.from_config(model_config)
 

@@ -140,6 +140,15 @@ class TaggingRecipe(Recipe):
             out += f", intent accuracy {100 * metrics['intent_accuracy']:.2f}"
         return out + f", loss {metrics['loss']:.4f}"
 
+    def vocab_sizes(self, model_config) -> dict[str, int]:
+        features = model_config.get("features") or {}
+        sizes = {"words": features.get("num_words"), "tags": model_config.get("num_tags")}
+        if features.get("trigrams"):
+            sizes["trigrams"] = features.get("num_trigrams")
+        if model_config.get("num_intents"):
+            sizes["intents"] = model_config["num_intents"]
+        return sizes
+
     def rebuild(self, model_config, vocabs) -> Tagger:
         return Tagger.from_config(model_config, vocabs["words"], vocabs.get("trigrams"))
 

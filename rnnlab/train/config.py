@@ -3,7 +3,7 @@
 An options class is a dataclass whose fields are made with `option(default, help, ...)`: the
 field's type (`int`, `float`, `bool`, `str`, optionally `| None`), default, help line and
 checks are all there is to know about it. `Options.__post_init__` validates every field — its
-type, that floats are finite, its range and its choices — then calls `check()` for rules that
+type, that ints fit in 64 bits and floats are finite, its range and its choices — then calls `check()` for rules that
 involve several fields, so a bad value fails when the object is made, naming the option, before
 any data is read. The recipes (rnnlab.recipes) derive the CLI flags, TOML keys and config.json
 from these fields.
@@ -19,6 +19,8 @@ from typing import Any, Callable, ClassVar, Iterable
 from rnnlab.errors import ConfigError
 from rnnlab.train.optim import OPTIMIZERS
 from rnnlab.train.schedule import SCHEDULES
+
+INT64 = (-2**63, 2**63 - 1)  # every int option is stored as a 64-bit integer (torch seeds, counters)
 
 
 def option(default: Any, help: str, *, choices: Iterable | Callable[[], Iterable] | None = None,
@@ -58,6 +60,8 @@ def _check_value(obj: Any, f, value: Any) -> Any:
     expected = {float: (int, float)}.get(base, (base,))
     if isinstance(value, bool) and base is not bool or not isinstance(value, expected):
         raise ConfigError(f"{f.name} must be {type_name(base)}, got {value!r}")
+    if base is int and not INT64[0] <= value <= INT64[1]:
+        raise ConfigError(f"{f.name} must fit in 64 bits ([{INT64[0]}, {INT64[1]}]), got {value}")
     if base is float:
         value = float(value)
         if not math.isfinite(value):
