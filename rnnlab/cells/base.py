@@ -112,10 +112,29 @@ class RecurrentCell(nn.Module):
                 f"{type(self).__name__}: input dtype {x_t.dtype} does not match parameter dtype {p.dtype} "
                 f"(convert one with .to())"
             )
-        if state is not None:
-            # built on the meta device: only structure, shapes and dtypes are compared
+        if state is not None and _layout(state) != self._state_layout(x_t.shape[0], x_t.dtype):
+            # the slow walk only to name what differs; a well-formed state costs one cheap comparison
             expected = self.init_state(x_t.shape[0], torch.device("meta"), x_t.dtype)
             check_state(state, expected, f"{type(self).__name__}: state")
 
+    def _state_layout(self, batch: int, dtype):
+        """`_layout(init_state(batch))`, computed once per (batch, dtype): a cell's state layout is
+        fixed when the cell is built, and the step path checks the state at every step."""
+        layouts = self.__dict__.setdefault("_state_layouts", {})
+        key = (batch, dtype)
+        if key not in layouts:
+            layouts[key] = _layout(self.init_state(batch, torch.device("meta"), dtype))
+        return layouts[key]
+
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}"
+
+
+def _layout(state):
+    """A state's structure with each tensor replaced by (shape, dtype): equal layouts are states
+    `check_state` accepts; anything that is not a tensor or a tuple of states gives None."""
+    if isinstance(state, Tensor):
+        return state.shape, state.dtype
+    if isinstance(state, tuple):
+        return tuple(_layout(part) for part in state)
+    return None

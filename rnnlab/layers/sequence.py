@@ -119,3 +119,13 @@ class OneHot(nn.Module):
 
     def extra_repr(self) -> str:
         return str(self.num_embeddings)
+
+
+def zero_padding(x: Tensor, lengths: Tensor | Sequence[int], batch_first: bool, where: str) -> Tensor:
+    """x with every padded step (t ≥ lengths[b]) set to exactly 0 by selection — whatever the
+    padding held (NaN included). x: (T, B, ·), or (B, T, ·) with batch_first."""
+    T, B = (x.shape[1], x.shape[0]) if batch_first else x.shape[:2]
+    mask = length_mask(check_lengths(lengths, T, B, x.device, where), T)  # (T, B)
+    if batch_first:
+        mask = mask.transpose(0, 1)
+    return torch.where(mask.unsqueeze(-1), x, torch.zeros((), dtype=x.dtype, device=x.device))

@@ -15,6 +15,8 @@ from typing import Sequence
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from rnnlab.layers.sequence import zero_padding
+
 
 class Stacked(nn.Module):
     """x (T, B, input_size) → outputs (T, B, output_size) of the top layer, and a tuple with each
@@ -69,6 +71,10 @@ class Stacked(nn.Module):
     def forward(self, x: Tensor, state: tuple | None = None, lengths: Tensor | None = None) -> tuple[Tensor, tuple]:
         if state is not None and (not isinstance(state, (tuple, list)) or len(state) != len(self.layers)):
             raise ValueError(f"Stacked: state must be a tuple with one entry per layer ({len(self.layers)})")
+        if self.residual and lengths is not None and isinstance(x, Tensor):
+            # the residual path adds a layer's input to its output, so padded input must be zeros
+            # (the layers themselves never read it), else the padding's garbage reaches the output
+            x = zero_padding(x, lengths, self.batch_first, "Stacked")
         finals = []
         for k, layer in enumerate(self.layers):
             if k > 0 and self.dropout:

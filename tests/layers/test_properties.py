@@ -181,8 +181,7 @@ def test_stacked_and_bidirectional_equal_each_sequence_alone(name, batch, d, h, 
     for b, n in enumerate(lengths):
         y_b, final_b = stack(x[:n, b:b + 1])  # alone and unpadded
         torch.testing.assert_close(y[:n, b:b + 1], y_b, **TOL[dtype])
-        if not stack.residual:  # see test_residual_stack_keeps_padded_outputs_zero
-            assert (y[n:, b] == 0).all()
+        assert (y[n:, b] == 0).all()
         for a, r in zip(leaves(final), leaves(final_b)):
             torch.testing.assert_close(a[b:b + 1], r, **TOL[dtype])
         ref_total = ref_total + scalar(y_b, final_b, seed + b)
@@ -194,8 +193,6 @@ def test_stacked_and_bidirectional_equal_each_sequence_alone(name, batch, d, h, 
         torch.testing.assert_close(a, r, **TOL[dtype])
 
 
-@pytest.mark.xfail(strict=True, reason="Stacked(residual=True) adds the layer's input at padded steps, so "
-                   "padded outputs hold the padding's garbage (rnnlab/layers/stacked.py, not this branch's)")
 def test_residual_stack_keeps_padded_outputs_zero():
     stack = Stacked([rnnlab.Recurrent(ElmanCell(2, 2)), rnnlab.Recurrent(ElmanCell(2, 2))], residual=True)
     x = torch.randn(3, 2, 2)
