@@ -137,6 +137,9 @@ class Trainer:
             self.load_state_dict(state)
         except (KeyError, TypeError) as e:
             raise CheckpointError(f"checkpoint in {self.run_dir} is corrupt (missing {e})") from None
+        if self.index > self.task.num_batches():  # only the task knows an epoch's length
+            raise CheckpointError(f"checkpoint in {self.run_dir} is corrupt: it stopped at update {self.index} of "
+                                  f"an epoch that has {self.task.num_batches()}")
         self.log.truncate_after(self.step)
 
     # --- the loop ------------------------------------------------------------------------------

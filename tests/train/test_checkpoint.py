@@ -116,6 +116,12 @@ def test_resume_refuses_a_checkpoint_with_positions_of_the_wrong_type(trained_ru
         _resume(trained_run)
 
 
+def test_resume_refuses_an_index_beyond_the_epoch(trained_run):
+    _rewrite_state(trained_run / "checkpoint", index=10_000, step=20_000)
+    with pytest.raises(CheckpointError, match="stopped at update 10000 of an epoch that has"):
+        _resume(trained_run)
+
+
 @pytest.mark.parametrize("damage, message", [
     (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00"), "is not UTF-8 text"),
     (lambda p: (p.unlink(), p.mkdir()), "is not a file"),
