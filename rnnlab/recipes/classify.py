@@ -28,6 +28,7 @@ from rnnlab.train.trainer import seed_everything
 
 @dataclass
 class ClassifyOptions(TextOptions, CappedVocabOptions, EncoderOptions, BatchOptions, TrainConfig):
+    """Options of `--task classify`: the shared task, text, vocabulary, encoder, batch and training options plus the pooling."""
     GROUP: ClassVar[str] = "classification"
     data: str | None = option(None, "data directory: 'label<TAB>text' lines in {train,valid,test}.tsv or .txt "
                               "(default: built-in data, see --dataset)")
@@ -39,6 +40,7 @@ class ClassifyOptions(TextOptions, CappedVocabOptions, EncoderOptions, BatchOpti
 
 @dataclass
 class ClassifyPrintOptions(Options):
+    """Flags of `rnnlab classify` (and `rnnlab predict` on a classifier run)."""
     GROUP: ClassVar[str] = "output"
     all: bool = option(False, "print every label's probability")
     json: bool = option(False, "one JSON object per text")

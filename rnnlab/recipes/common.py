@@ -37,6 +37,7 @@ class TaskOptions(Options):
 
 @dataclass
 class DataOptions(TaskOptions):
+    """Where the data comes from: a directory (`--data`) or generated data with its own seed."""
     data: str | None = option(None, "data directory (default: built-in data)")
     data_seed: int = option(0, "seed of generated data (separate from --seed, so seeds compare models on the same data)")
 
@@ -69,17 +70,20 @@ class TextOptions(ExampleOptions):
 
 @dataclass
 class VocabOptions(Options):
+    """How the vocabulary is built from the training split."""
     GROUP: ClassVar[str] = "vocabulary"
     min_count: int = option(1, "tokens seen fewer times in train map to <unk>", min=1)
 
 
 @dataclass
 class CappedVocabOptions(VocabOptions):
+    """VocabOptions with a size limit (the most frequent tokens)."""
     max_vocab: int | None = option(None, "keep only the most frequent tokens", min=1)
 
 
 @dataclass
 class ModelOptions(Options):
+    """The recurrent model: cell name, units per layer, layers, embedding size, dropout."""
     GROUP: ClassVar[str] = "model"
     cell: str = option("lstm", "recurrent cell (see `rnnlab cells`)", choices=lambda: tuple(CELLS))
     hidden: int = option(256, "units per layer", min=1)
@@ -90,11 +94,13 @@ class ModelOptions(Options):
 
 @dataclass
 class EncoderOptions(ModelOptions):
+    """ModelOptions of an encoder that can read both ways (`--bidirectional`)."""
     bidirectional: bool = option(False, "bidirectional recurrent layers")
 
 
 @dataclass
 class BatchOptions(Options):
+    """Examples per training update and per evaluation batch."""
     GROUP: ClassVar[str] = "batching"
     batch_size: int = option(32, "sequences (or parallel streams) per update", min=1)
     eval_batch_size: int = option(10, "sequences (or streams) per batch when evaluating", min=1)

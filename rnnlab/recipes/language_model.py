@@ -33,6 +33,7 @@ EOS = "<eos>"
 
 @dataclass
 class LanguageModelOptions(DataOptions, CappedVocabOptions, ModelOptions, BatchOptions, TrainConfig):
+    """Options of the language-model tasks (lm-char, lm-word and the synthetic memory tasks)."""
     GROUP: ClassVar[str] = "language model"
     data: str | None = option(None, "data directory: train.txt/valid.txt/test.txt or ptb.{train,valid,test}.txt "
                               "(default: the built-in corpus, or a memory task's generated strings)")
@@ -56,6 +57,7 @@ class LanguageModelOptions(DataOptions, CappedVocabOptions, ModelOptions, BatchO
 
 @dataclass
 class GenerateOptions(Options):
+    """Flags of `rnnlab generate` (and `rnnlab predict` on a language-model run)."""
     GROUP: ClassVar[str] = "sampling"
     prime: str | None = option(None, "text to start from (default: a new line)")
     length: int = option(500, "tokens to generate", min=0)

@@ -20,6 +20,7 @@ from rnnlab.train.config import choices_of, field_type, type_name
 
 @dataclass(frozen=True)
 class Option:
+    """One option as the CLI, TOML files and config.json see it, derived from a dataclass field."""
     name: str
     type: type
     default: Any

@@ -92,10 +92,12 @@ class ExploreRequest:
 
 @dataclass
 class NoPredictOptions(Options):
+    """PredictOptions of a recipe whose command has no flags of its own."""
     GROUP: ClassVar[str] = "prediction"
 
 
 class Recipe(ABC):
+    """Base of every recipe: see this module's docstring for what a subclass declares and implements."""
     name: ClassVar[str]
     tasks: ClassVar[dict[str, str | None]]
     presets: ClassVar[dict[str, dict[str, Any]]] = {}

@@ -22,6 +22,7 @@ VERSION = 1
 
 
 class RunDir:
+    """A run directory's paths and its config.json (see the module docstring for the layout)."""
     def __init__(self, path: str | Path):
         self.path = Path(path)
 

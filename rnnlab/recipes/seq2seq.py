@@ -30,6 +30,7 @@ from rnnlab.train.trainer import seed_everything
 
 @dataclass
 class Seq2SeqOptions(TextOptions, EncoderOptions, BatchOptions, TrainConfig):
+    """Options of `--task seq2seq`: encoder–decoder, attention, teacher forcing schedule, decoding."""
     GROUP: ClassVar[str] = "encoder-decoder"
     data: str | None = option(None, "data directory: 'source<TAB>target' lines in {train,valid,test}.tsv or .txt "
                               "(default: built-in data, see --dataset)")
@@ -58,6 +59,7 @@ class Seq2SeqOptions(TextOptions, EncoderOptions, BatchOptions, TrainConfig):
 
 @dataclass
 class TranslateOptions(Options):
+    """Flags of `rnnlab translate` (and `rnnlab predict` on an encoder–decoder run)."""
     GROUP: ClassVar[str] = "decoding"
     beam: int | None = option(None, "beam width (1: greedy; default: the run's)", min=1)
     length_penalty: float | None = option(None, "GNMT alpha (default: the run's)", min=0)

@@ -33,6 +33,7 @@ FEEDBACK = {"off": False, "onehot": True, "softmax": "softmax"}
 
 @dataclass
 class TaggingOptions(ExampleOptions, VocabOptions, EncoderOptions, BatchOptions, TrainConfig):
+    """Options of `--task tagging`: word features, tag feedback, intent, BIO decoding."""
     GROUP: ClassVar[str] = "tagging"
     data: str | None = option(None, "data directory: ATIS layout (train/seq.in, seq.out, label), CoNLL files or "
                               "'words<TAB>tags[<TAB>intent]' lines in {train,valid,test}.txt (default: built-in data)")
@@ -52,6 +53,7 @@ class TaggingOptions(ExampleOptions, VocabOptions, EncoderOptions, BatchOptions,
 
 @dataclass
 class TagOptions(Options):
+    """Flags of `rnnlab tag` (and `rnnlab predict` on a tagging run)."""
     GROUP: ClassVar[str] = "output"
     format: str = option("columns", "columns: a word and its tag per line; pairs: word/TAG on one line; "
                          "json: one object per sentence", choices=("columns", "pairs", "json"))

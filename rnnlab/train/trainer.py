@@ -35,6 +35,7 @@ from rnnlab.train.schedule import Schedule
 
 
 class StepOutput(NamedTuple):
+    """What a task's `train_step` returns for one update."""
     loss: Tensor   # scalar: the mean loss over `tokens` (what is logged)
     tokens: int    # how many predictions the loss averages (for tokens/s and weighted means)
     carry: Any = None
@@ -74,6 +75,10 @@ class _Interrupt:
 
 
 class Trainer:
+    """Trainer(model, task, config, run_dir=None, *, progress=True): `fit()` trains `model` on the
+    updates `task` supplies (see the module docstring), checkpointing into `run_dir`;
+    `restore()` continues from its checkpoint exactly."""
+
     CHECKPOINT = "checkpoint"
     BEST = "best.safetensors"
 
