@@ -14,6 +14,15 @@ most 50 % on city tokens, whatever it learns, while the cue — "from", "to", "l
 "leaving", the word order "X to Y" — is one or a few words away. Dates and times are tagged
 `depart_*` or `arrive_*` by the same cues. Intents are ATIS's: `atis_flight`, `atis_airfare`,
 `atis_airline`. Everything is drawn from `random.Random` seeded by (seed, split): deterministic.
+
+**Versions.** Version 1 (rnnlab 0.1) tied request phrasings to cues: "i would like to …" only
+ever came with "arrive", "i want to …" only with "leave", so the phrasing predicted the role as
+well as the verb did, and a tagger learned that shortcut. Version 2 (the default) builds every
+sentence from a frame (a request phrasing, or a noun phrase such as "show me flights") and a cue
+phrase for each city, every frame with every cue, and makes sentences in pairs that differ only
+in the cue (same frame, city, dates and times; two-city sentences: the cities swapped). So only
+the `CUE_WORDS` tell the roles apart: every other word occurs as often with a departure as with a
+destination. Runs made with version 1 regenerate their data with it (`version=1`).
 """
 from __future__ import annotations
 
@@ -46,7 +55,7 @@ PERIODS = ("morning", "afternoon", "evening")
 
 # Placeholders: {from} {to} cities; {ddate} {adate} "on <date>"; {dtime} {atime} a time phrase;
 # {rt} "round trip"; {cheap} "cheapest". A trailing ? makes the part optional (drawn half the time).
-TEMPLATES: tuple[tuple[str, str], ...] = (
+TEMPLATES_V1: tuple[tuple[str, str], ...] = (  # version 1: phrasing and cue tied (see above)
     ("atis_flight", "i would like to arrive {to} {adate}"),
     ("atis_flight", "i would like to arrive in {to} {atime?}"),
     ("atis_flight", "i want to leave {from} {ddate}"),
@@ -69,7 +78,26 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("atis_airfare", "show me the {cheap?} fares leaving {from} and arriving in {to}"),
     ("atis_airfare", "what is the cost of a flight to {to} from {from}"),
 )
-INTENTS = tuple(sorted({intent for intent, _ in TEMPLATES}))
+INTENTS = tuple(sorted({intent for intent, _ in TEMPLATES_V1}))
+VERSIONS = (1, 2)
+
+# Version 2. Request phrasings take a verb cue, noun frames a prepositional / participle cue; a
+# cue's variant k for destinations and for departures have the same shape, so the pair's other
+# draws (dates, times, optional parts) are the same.
+PHRASINGS = ("i would like to", "i want to", "i need to", "i wish to", "i have to")
+NOUN_FRAMES: tuple[tuple[str, str], ...] = (
+    ("atis_flight", "show me flights"), ("atis_flight", "list flights"), ("atis_flight", "what flights are there"),
+    ("atis_flight", "flights"), ("atis_airline", "which airlines fly"), ("atis_airfare", "what is the {cheap?} fare"),
+    ("atis_airfare", "how much is a {rt?} ticket"), ("atis_airfare", "show me the {cheap?} fares"),
+)
+VERB_CUES = {"to": ("arrive {to}", "fly to {to}"), "from": ("leave {from}", "fly from {from}")}
+NOUN_CUES = {"to": ("to {to}", "arriving {to}"), "from": ("from {from}", "leaving {from}")}
+# two cities: (the first city's cue, the joiner, the second's) for each frame kind
+VERB_PAIRS = (("fly from {from}", "to {to}"), ("leave {from}", "and arrive {to}"))
+NOUN_PAIRS = (("from {from}", "to {to}"), ("to {to}", "from {from}"), ("leaving {from}", "and arriving {to}"))
+# the words that tell a departure from a destination; every other word is as often with either
+CUE_WORDS = frozenset({"arrive", "arriving", "leave", "leaving", "to", "from"})
+_TAILS = {"to": ("{adate?}", "{atime?}"), "from": ("{ddate?}", "{dtime?}")}
 _SLOT = re.compile(r"\{(\w+)(\??)\}")
 
 
@@ -78,13 +106,18 @@ def is_city_tag(tag: str) -> bool:
     return tag.endswith(("fromloc.city_name", "toloc.city_name"))
 
 
-def flight_corpus(n_train: int = 2000, n_valid: int = 300, n_test: int = 300, seed: int = 0) -> dict[str, list[TaggedExample]]:
-    """{"train", "valid", "test"}: generated, tagged flight requests; identical for identical arguments."""
+def flight_corpus(n_train: int = 2000, n_valid: int = 300, n_test: int = 300, seed: int = 0, *,
+                  version: int = 2) -> dict[str, list[TaggedExample]]:
+    """{"train", "valid", "test"}: generated, tagged flight requests; identical for identical
+    arguments. `version` 1: rnnlab 0.1's generator (phrasing tied to cue), kept for its runs."""
+    if version not in VERSIONS:
+        raise ConfigError(f"flight_corpus: version must be one of {VERSIONS}, got {version!r}")
     sizes = {"train": n_train, "valid": n_valid, "test": n_test}
     for split, n in sizes.items():
         if n < 1:
             raise ConfigError(f"flight_corpus: n_{split} must be >= 1, got {n}")
-    return {split: _sentences(n, random.Random(f"flights:{seed}:{split}")) for split, n in sizes.items()}
+    make = _sentences_v1 if version == 1 else _sentences_v2
+    return {split: make(n, random.Random(f"flights:{seed}:{split}")) for split, n in sizes.items()}
 
 
 def _signature(template: str) -> tuple[bool, bool]:
@@ -92,14 +125,14 @@ def _signature(template: str) -> tuple[bool, bool]:
 
 
 _BY_SIGNATURE: dict[tuple[bool, bool], list[tuple[str, str]]] = {}
-for _t in TEMPLATES:
+for _t in TEMPLATES_V1:
     _BY_SIGNATURE.setdefault(_signature(_t[1]), []).append(_t)
 
 
-def _sentences(n: int, rng: random.Random) -> list[TaggedExample]:
+def _sentences_v1(n: int, rng: random.Random) -> list[TaggedExample]:
     out: list[TaggedExample] = []
     while len(out) < n:
-        intent, template = rng.choice(TEMPLATES)
+        intent, template = rng.choice(TEMPLATES_V1)
         has_from, has_to = _signature(template)
         a, b = rng.sample(CITIES, 2)
         mirror_intent, mirror = rng.choice(_BY_SIGNATURE[(has_to, has_from)])  # roles swapped
@@ -108,6 +141,29 @@ def _sentences(n: int, rng: random.Random) -> list[TaggedExample]:
         else:  # the one city goes to the only role each sentence has
             pair = [(intent, template, a, a), (mirror_intent, mirror, a, a)]
         out.extend(_fill(rng, i, t, origin, dest) for i, t, origin, dest in pair)
+    out = out[:n]
+    rng.shuffle(out)
+    return out
+
+
+def _sentences_v2(n: int, rng: random.Random) -> list[TaggedExample]:
+    out: list[TaggedExample] = []
+    while len(out) < n:
+        verb = rng.random() < 0.5
+        intent, frame = ("atis_flight", rng.choice(PHRASINGS)) if verb else rng.choice(NOUN_FRAMES)
+        tail = rng.randrange(2)  # a date or a time phrase, of the role of the city before it
+        draws = rng.getrandbits(64)  # the pair's shared draws: dates, times, optional parts
+        if rng.random() < 0.5:  # one city, once as destination and once as departure
+            k, city = rng.randrange(2), rng.choice(CITIES)
+            cues = VERB_CUES if verb else NOUN_CUES
+            pair = [(f"{frame} {cues[role][k]} {_TAILS[role][tail]}", city, city) for role in ("to", "from")]
+        else:  # two cities, then the same sentence with the cities swapped
+            first, second = rng.choice(VERB_PAIRS if verb else NOUN_PAIRS)
+            role = "to" if "{to}" in second else "from"
+            template = f"{frame} {first} {second} {_TAILS[role][tail]}"
+            a, b = rng.sample(CITIES, 2)
+            pair = [(template, a, b), (template, b, a)]
+        out.extend(_fill(random.Random(draws), intent, t, origin, dest) for t, origin, dest in pair)
     out = out[:n]
     rng.shuffle(out)
     return out

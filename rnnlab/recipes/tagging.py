@@ -38,6 +38,9 @@ class TaggingOptions(ExampleOptions, VocabOptions, EncoderOptions, BatchOptions,
     data: str | None = option(None, "data directory: ATIS layout (train/seq.in, seq.out, label), CoNLL files or "
                               "'words<TAB>tags[<TAB>intent]' lines in {train,valid,test}.txt (default: built-in data)")
     dataset: str | None = option(None, "built-in data when --data is not given: flights", choices=("flights",))
+    flights_version: int = option(2, "version of the built-in flight corpus: 2, or 1 (rnnlab 0.1's, where the "
+                                  "request phrasing gives the city's role away; runs made with it keep it)",
+                                  choices=(1, 2))
     cell: str = option("lstm", "recurrent cell (see `rnnlab cells`), or none (no recurrence: each word tagged "
                        "from its own features)", choices=lambda: (*CELLS, "none"))
     trigrams: bool = option(True, "add letter-trigram features (word hashing) to the word embedding")
@@ -63,7 +66,7 @@ def load_examples(options) -> tuple[dict[str, list[TaggedExample]], dict]:
     """The tagged sentences of each split, and where they came from (with fingerprints)."""
     if options.data is None:
         n_train, n_valid, n_test = split_sizes(options.train_examples or 2000)
-        splits = flight_corpus(n_train, n_valid, n_test, seed=options.data_seed)
+        splits = flight_corpus(n_train, n_valid, n_test, seed=options.data_seed, version=options.flights_version)
         info = {"source": "built-in:flights"}
     else:
         splits, layout = read_tagged_dir(options.data)
@@ -87,6 +90,10 @@ class TaggingRecipe(Recipe):
     command, inputs, kind = "tag", "SENTENCE", "tagging run"
     command_help = "tag words of sentences with a trained tagger (slot filling)"
     use = 'tag with: rnnlab tag {run} "i would like to arrive taipei on november 2nd"'
+
+    def saved_options(self, saved, where=None):
+        """A run saved before the corpus had versions was trained on version 1: it keeps it."""
+        return super().saved_options({"flights_version": 1, **saved}, where)
 
     def prepare(self, options, vocabs=None) -> Prepared:
         """Everything a training run needs. Pass the run's saved vocabularies when resuming."""

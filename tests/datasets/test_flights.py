@@ -5,7 +5,7 @@ import pytest
 
 from rnnlab.data.tagged import _BIO_TAG
 from rnnlab.errors import ConfigError
-from rnnlab.datasets.flights import CITIES, INTENTS, flight_corpus, is_city_tag
+from rnnlab.datasets.flights import CITIES, CUE_WORDS, INTENTS, NOUN_FRAMES, PHRASINGS, flight_corpus, is_city_tag
 
 
 def test_deterministic_and_seeded():
@@ -51,3 +51,50 @@ def test_tags_are_atis_bio():
 def test_sizes_must_be_positive():
     with pytest.raises(ConfigError, match="n_valid must be >= 1"):
         flight_corpus(10, 0, 10)
+
+
+def _role_counts(examples):
+    """{word: Counter(role)}: for each sentence, each of its city roles counted once per distinct
+    non-city word in it — how well a word alone predicts the roles of the cities beside it."""
+    counts: dict[str, Counter] = {}
+    for e in examples:
+        roles = [t.split(".")[0][2:] for t in e.tags if t.startswith("B-") and is_city_tag(t)]
+        for w in {w for w, t in zip(e.words, e.tags) if not is_city_tag(t)}:
+            counts.setdefault(w, Counter()).update(roles)
+    return counts
+
+
+def test_no_word_but_the_cues_predicts_the_city_role():
+    corpus = flight_corpus(4000, 10, 10, seed=3)["train"]
+    counts = _role_counts(corpus)
+    for w, c in counts.items():
+        if w in CUE_WORDS or sum(c.values()) < 20:
+            continue
+        share = c["fromloc"] / (c["fromloc"] + c["toloc"])
+        assert 0.4 <= share <= 0.6, (w, dict(c))
+    # the cues themselves do predict it (or the test above would prove nothing); two-city
+    # sentences hold both roles, so a cue's lead comes from the one-city sentences
+    for cue, role, other in (("arrive", "toloc", "fromloc"), ("arriving", "toloc", "fromloc"),
+                             ("leave", "fromloc", "toloc"), ("leaving", "fromloc", "toloc")):
+        assert counts[cue][role] > 1.3 * counts[cue][other], cue
+
+
+def test_every_phrasing_comes_with_every_cue():
+    text = {" ".join(e.words) for e in flight_corpus(4000, 10, 10, seed=0)["train"]}
+    for phrasing in PHRASINGS:
+        for cue in ("arrive", "leave", "fly to", "fly from"):
+            assert any(s.startswith(f"{phrasing} {cue} ") for s in text), (phrasing, cue)
+    for _, frame in NOUN_FRAMES:
+        head = frame.split(" {")[0]
+        for cue in ("to", "from", "arriving", "leaving"):
+            assert any(s.startswith(f"{head} ") and f" {cue} " in f" {s} " for s in text), (frame, cue)
+
+
+def test_version_1_is_rnnlab_0_1s_corpus():
+    old = flight_corpus(200, 10, 10, seed=0, version=1)["train"]
+    text = {" ".join(e.words) for e in old}
+    # the shortcut version 2 removes: "i would like to" only with arrive, "i want to" only with leave
+    assert not any(s.startswith("i would like to leave") or s.startswith("i want to arrive") for s in text)
+    assert old != flight_corpus(200, 10, 10, seed=0)["train"]
+    with pytest.raises(ConfigError, match="version must be one of"):
+        flight_corpus(10, 10, 10, version=3)
