@@ -38,12 +38,23 @@ def bio_viterbi(log_probs: Tensor, lengths: Tensor, start: Tensor, follows: Tens
     sentence's length repeat its last tag (callers cut at the length)."""
     if log_probs.dim() != 3 or log_probs.shape[-1] != start.shape[0]:
         raise DataError(f"bio_viterbi: expected (T, B, {start.shape[0]}) scores, got {tuple(log_probs.shape)}")
-    T, B, K = log_probs.shape
-    scores = log_probs.double()
-    never = -1e30  # "impossible" without the nan of inf - inf
-    zero = scores.new_zeros(())
-    transition = torch.where(follows.to(scores.device), zero, never)     # (K_prev, K)
-    best = scores[0] + torch.where(start.to(scores.device), zero, never)  # (B, K): δ_0
+    zero = log_probs.new_zeros((), dtype=torch.float64)
+    return viterbi(log_probs, lengths, torch.where(follows.to(log_probs.device), zero, NEVER),
+                   torch.where(start.to(log_probs.device), zero, NEVER))
+
+
+NEVER = -1e30  # the score of a forbidden transition: "impossible" without the nan of inf - inf
+
+
+def viterbi(scores: Tensor, lengths: Tensor, transition: Tensor, start: Tensor, end: Tensor | None = None) -> Tensor:
+    """argmax_y  start[y_0] + Σ_t scores[t, y_t] + Σ_{t≥1} transition[y_{t-1}, y_t] + end[y_{n-1}]:
+    best tag ids (T, B) from per-step scores (T, B, K), lengths (B,), transition scores (K, K)
+    (row: previous tag), start and end scores (K,). Steps past a sentence's length repeat its
+    last tag (callers cut at the length); padded scores are never read into a kept value."""
+    T, B, K = scores.shape
+    scores = scores.double()
+    transition, start = transition.double().to(scores.device), start.double().to(scores.device)
+    best = scores[0] + start                                           # (B, K): δ_0
     back = []
     live = torch.arange(T, device=lengths.device).unsqueeze(1) < lengths.unsqueeze(0)  # (T, B)
     stay = torch.arange(K, device=scores.device).expand(B, K)
@@ -51,8 +62,10 @@ def bio_viterbi(log_probs: Tensor, lengths: Tensor, start: Tensor, follows: Tens
         total = best.unsqueeze(2) + transition                         # (B, K_prev, K): δ_{t-1}(i) + A(i, j)
         prev_score, prev = total.max(dim=1)                            # best predecessor of each j
         on = live[t].unsqueeze(1).to(scores.device)
-        best = torch.where(on, prev_score + scores[t], best)           # δ_t(j) = max_i(…) + log p(j | x, t)
+        best = torch.where(on, prev_score + scores[t], best)           # δ_t(j) = max_i(…) + s_t(j)
         back.append(torch.where(on, prev, stay))                       # padded steps point to themselves
+    if end is not None:
+        best = best + end.double().to(scores.device)                   # δ at each sentence's last step + end(j)
     path = [best.argmax(-1)]
     for pointers in reversed(back):
         path.append(pointers.gather(1, path[-1].unsqueeze(1)).squeeze(1))
