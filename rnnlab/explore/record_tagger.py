@@ -78,7 +78,8 @@ class TaggerRecording(Recording):
 def record_tagger(model, encoder, tag_vocab, examples: Sequence[TaggedExample | Sequence[str] | str],
                   top_k: int = 3, *, intent_vocab=None, bio_decoding: bool = False) -> list[Recording]:
     """One `TaggerRecording` per example (see the module docstring). `bio_decoding`: labels are the
-    best valid BIO sequence, as `SlotFiller(..., bio_decoding=True)` predicts them.
+    best valid BIO sequence, as `SlotFiller(..., bio_decoding=True)` predicts them. A tagger with a
+    CRF head (`model.crf`) is labelled with the CRF's decoded path whatever `bio_decoding` says.
 
     `model`: a `Tagger`; `encoder`: what the task encodes with (`WordEncoder` or the model's
     `WordFeatures`); `tag_vocab` / `intent_vocab`: the task's vocabularies.
@@ -131,7 +132,9 @@ def _record_one(model, encoder, tag_vocab, intent_vocab, words, gold, gold_inten
               for layer, kinds in rec.values.items() for kind, v in kinds.items() if v.shape[-1] > 0}
 
     scores = logits[:T, 0].float()
-    if bio is None:
+    if getattr(model, "crf", None) is not None:  # the CRF's Viterbi path, as SlotFiller decodes it
+        labels = tag_vocab.decode(model.crf.decode(logits[:T, :1], torch.tensor([T], device=logits.device))[:, 0])
+    elif bio is None:
         labels = tag_vocab.decode(scores.argmax(-1))
     else:
         best = bio_viterbi(torch.log_softmax(logits[:T, :1], -1), torch.tensor([T], device=logits.device), *bio)

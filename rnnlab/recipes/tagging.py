@@ -22,6 +22,7 @@ from rnnlab.recipes.common import BatchOptions, EncoderOptions, ExampleOptions, 
 from rnnlab.recipes.presets import TAGGING_PRESETS
 from rnnlab.recipes.recipe import ExploreRequest, Prepared, Recipe, Trained, parameters
 from rnnlab.data.tagged_dir import read_tagged_dir
+from rnnlab.tagging.bio import bio_constraints
 from rnnlab.tagging.model import Tagger
 from rnnlab.tagging.predict import SlotFiller
 from rnnlab.tagging.task import TaggingTask
@@ -50,6 +51,8 @@ class TaggingOptions(ExampleOptions, VocabOptions, EncoderOptions, BatchOptions,
                                   choices=FEEDBACK)
     bio_decoding: bool = option(False, "output the best valid BIO tag sequence (Viterbi over the tag "
                                 "probabilities: no I-X without B-X before it) instead of each word's most likely tag")
+    crf: bool = option(False, "a linear-chain CRF output layer (learned tag transitions; trained by the sentence's "
+                       "log-likelihood, decoded by Viterbi; with --bio-decoding its transitions obey BIO)")
     intent: bool = option(True, "also classify the sentence's intent when the data has intents")
     pool: str = option("last", "read the intent from the last state or the mean of all states", choices=("last", "mean"))
 
@@ -117,6 +120,8 @@ class TaggingRecipe(Recipe):
             vocabs["intents"] = task.intent_vocab
         seed_everything(options.seed)  # the model's initial weights depend on it
         model = self._model(options, vocabs["words"], vocabs.get("trigrams"), task.num_tags, task.num_intents)
+        if model.crf is not None and options.bio_decoding:  # saved as buffers: a loaded run keeps them
+            model.crf.constrain(*bio_constraints(task.tag_vocab.tokens))
         info.update(words=len(vocabs["words"]), tags=task.num_tags, intents=task.num_intents)
         return Prepared(model, task, vocabs, info)
 
@@ -129,7 +134,8 @@ class TaggingRecipe(Recipe):
                             hidden_size=options.hidden, num_layers=options.layers,
                             bidirectional=options.bidirectional, dropout=options.dropout,
                             jordan_feedback=FEEDBACK[options.jordan_feedback],
-                            num_intents=num_intents if options.intent else 0, intent_from=options.pool)
+                            num_intents=num_intents if options.intent else 0, intent_from=options.pool,
+                            crf=options.crf)
 
     def describe(self, prepared: Prepared, options) -> str:
         info = prepared.data_info
@@ -138,6 +144,8 @@ class TaggingRecipe(Recipe):
         kind = ("bidirectional " if options.bidirectional else "") + options.cell
         if options.jordan_feedback != "off":
             kind += f" + tag feedback ({options.jordan_feedback})"
+        if options.crf:
+            kind += " + CRF"
         return (f"tagging on {source}: {sizes} sentences; {info['words']:,} words, {info['tags']} tags, "
                 f"{info['intents']} intents\n{options.layers} x {options.hidden} {kind}, "
                 f"{parameters(prepared.model):,} parameters, {prepared.task.num_batches():,} updates per epoch")

@@ -40,10 +40,13 @@ from rnnlab.layers.pooling import POOLS, Pooling, make_pooling
 from rnnlab.layers.recurrent import Recurrent
 from rnnlab.layers.sequence import check_lengths, length_mask
 from rnnlab.layers.word_features import WordFeatures
+from rnnlab.tagging.crf import CRF
 from rnnlab.tagging.feedback import TagFeedbackCell
 
 IGNORE = -100  # target id of padded steps and of gold labels the model cannot know (F.cross_entropy's default)
 FEEDBACK = {True: "greedy", "softmax": "softmax"}  # jordan_feedback → TagFeedbackCell mode
+_NO_CRF_WITH_FEEDBACK = ("a CRF head cannot be combined with jordan_feedback: the free run feeds back each step's "
+                         "greedy tag, not the CRF's decoded path; use one or the other")
 
 
 class Tagger(Described, nn.Module):
@@ -53,14 +56,15 @@ class Tagger(Described, nn.Module):
     Modules: `features` (`WordFeatures`, (T, B) words → (T, B, D)), `encoder` ((T, B, D [+ num_tags
     with feedback]) → (T, B, W), e.g. `build_encoder`; recordings name its layers
     "encoder.layers.K"), `tag_out` (nn.Linear W → num_tags), `pooling` ((T, B, W), lengths →
-    (B, W)) and `intent_out` (nn.Linear W → num_intents, or None).
+    (B, W)), `intent_out` (nn.Linear W → num_intents, or None) and `crf` (`CRF` over the tag
+    logits, or None: decode each word's argmax).
     """
 
     renamed_keys = {"layers.": "encoder.layers."}  # rnnlab 0.1 kept the encoder's layers on the model itself
 
     def __init__(self, features: WordFeatures, encoder: nn.Module, tag_head: nn.Linear, *,
                  intent_head: nn.Linear | None = None, pooling: Pooling | None = None, dropout: float = 0.0,
-                 jordan_feedback: bool | Literal["softmax"] = False):
+                 jordan_feedback: bool | Literal["softmax"] = False, crf: CRF | None = None):
         """`pooling` None: "last". With `jordan_feedback` the encoder reads the features and the
         previous tag (D + num_tags inputs) and must be a `Stacked` of left-to-right `Recurrent` layers."""
         super().__init__()
@@ -84,21 +88,31 @@ class Tagger(Described, nn.Module):
         self.pooling = make_pooling("last", encoder) if pooling is None else pooling
         self.num_tags, self.num_intents = num_tags, 0 if intent_head is None else intent_head.out_features
         self.dropout, self.jordan_feedback = dropout, jordan_feedback
+        if crf is not None and crf.num_tags != num_tags:
+            raise ConfigError(f"the CRF has {crf.num_tags} tags but the tag head gives {num_tags}")
+        if crf is not None and jordan_feedback:
+            raise ConfigError(_NO_CRF_WITH_FEEDBACK)
+        self.crf = crf
         self.register_load_state_dict_pre_hook(self._upgrade_on_load)
 
     @classmethod
     def build(cls, word_features: WordFeatures, num_tags: int, *, cell: str | None = "lstm", hidden_size: int = 128,
               num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
               jordan_feedback: bool | Literal["softmax"] = False, num_intents: int = 0,
-              intent_from: Literal["last", "mean", "attention"] = "last") -> "Tagger":
+              intent_from: Literal["last", "mean", "attention"] = "last", crf: bool = False) -> "Tagger":
         """The model from a cell name (or None for no recurrence) and sizes. `num_intents` 0: no
-        intent head. `intent_from`: the pooling ("attention" is as wide as the encoder's output)."""
+        intent head. `intent_from`: the pooling ("attention" is as wide as the encoder's output).
+        `crf`: a CRF head (unconstrained; `model.crf.constrain(*bio_constraints(tags))` adds BIO rules)."""
         if num_tags < 1 or hidden_size < 1 or num_layers < 1 or num_intents < 0:
             raise ConfigError(f"num_tags, hidden_size and num_layers must be >= 1 and num_intents >= 0, got "
                               f"{num_tags}, {hidden_size}, {num_layers}, {num_intents}")
         if jordan_feedback and bidirectional:
             raise ConfigError("jordan_feedback needs a left-to-right encoder: the backward direction at step t "
                               "would need the tags predicted after t; use bidirectional=False")
+        if crf not in (False, True):
+            raise ConfigError(f"crf must be True or False, got {crf!r}")
+        if crf and jordan_feedback:
+            raise ConfigError(_NO_CRF_WITH_FEEDBACK)
         if intent_from not in POOLS:
             raise ConfigError(f"intent_from must be one of {', '.join(POOLS)}, got {intent_from!r}")
         if jordan_feedback not in (False, True, "softmax"):
@@ -109,10 +123,12 @@ class Tagger(Described, nn.Module):
         tag_head = nn.Linear(encoder.output_size, num_tags)
         intent_head = nn.Linear(encoder.output_size, num_intents) if num_intents else None
         model = cls(word_features, encoder, tag_head, intent_head=intent_head,
-                    pooling=make_pooling(intent_from, encoder), dropout=dropout, jordan_feedback=jordan_feedback)
+                    pooling=make_pooling(intent_from, encoder), dropout=dropout, jordan_feedback=jordan_feedback,
+                    crf=CRF(num_tags) if crf else None)
+        # "crf" only when set: configs without it (every run before it existed) mean no CRF
         return described(model, dict(num_tags=num_tags, cell=cell, hidden_size=hidden_size, num_layers=num_layers,
                                      bidirectional=bidirectional, dropout=dropout, jordan_feedback=jordan_feedback,
-                                     num_intents=num_intents, intent_from=intent_from))
+                                     num_intents=num_intents, intent_from=intent_from, **({"crf": True} if crf else {})))
 
     def config(self) -> dict:
         """JSON-able architecture: the word features' config under "features", the build arguments
@@ -182,4 +198,4 @@ class Tagger(Described, nn.Module):
 
     def extra_repr(self) -> str:
         return (f"cell={cell_label(self.encoder)}, dropout={self.dropout}, "
-                f"jordan_feedback={self.jordan_feedback!r}")
+                f"jordan_feedback={self.jordan_feedback!r}" + (", crf" if self.crf is not None else ""))

@@ -58,9 +58,12 @@ class SlotFiller(TagLabels):
         return length_batches(lengths, self.batch_size)
 
     def decode(self, tag_logits: Tensor, intent_logits: Tensor | None, lengths: Tensor):
-        """(tags, intent or None) per sentence of a batch: the argmax at each real step, or the best
-        valid BIO sequence."""
-        if self.bio is None:
+        """(tags, intent or None) per sentence of a batch: the argmax at each real step, the best
+        valid BIO sequence, or (a model with a CRF head) the CRF's Viterbi path."""
+        crf = getattr(self.model, "crf", None)
+        if crf is not None:  # the CRF's Viterbi path (under its own constraints, if any)
+            best = crf.decode(tag_logits, lengths).t().tolist()
+        elif self.bio is None:
             best = tag_logits.argmax(-1).t().tolist()  # (B, T)
         else:
             best = bio_viterbi(torch.log_softmax(tag_logits, -1), lengths, *self.bio).t().tolist()

@@ -2,8 +2,8 @@
 
 Each epoch visits the training sentences in an order drawn from (seed, epoch) alone, so update
 `index` of `epoch` is the same batch after a resume. A batch is padded to its longest sentence
-and carries the lengths; the loss is the mean tag cross-entropy over real tokens, plus the mean
-intent cross-entropy when the data has intents and the model an intent head.
+and carries the lengths; the loss is the mean tag cross-entropy over real tokens (with a CRF head:
+the sentences' CRF negative log-likelihood per token, `tag_loss`), plus the mean intent cross-entropy when the data has intents and the model an intent head.
 
 Tag and intent vocabularies are built on the training split ("O" first). Gold labels that never
 occur in training — ATIS's test set has a few tags and multi-intent labels of this kind — cannot
@@ -94,7 +94,7 @@ class TaggingTask(TagLabels):
         words, tags, intents = self.make_batch(self.batch_examples(epoch, index), model_device(model))
         tag_logits, intent_logits = model(words, tags)
         self.predictor(model).check_outputs(tag_logits, intent_logits)
-        loss = F.cross_entropy(tag_logits.flatten(0, 1), tags.flatten(), ignore_index=IGNORE)
+        loss = self.tag_loss(model, tag_logits, tags, words.lengths, reduction="mean")
         if intent_logits is not None and intents is not None:
             loss = loss + F.cross_entropy(intent_logits, intents, ignore_index=IGNORE)
         return StepOutput(loss, int(words.lengths.sum()))
@@ -124,9 +124,8 @@ class TaggingTask(TagLabels):
                 words, tags, intents = self.make_batch(chunk, device)
                 tag_logits, intent_logits = model(words)
                 predictor.check_outputs(tag_logits, intent_logits)
-                tag_nll += float(F.cross_entropy(tag_logits.flatten(0, 1), tags.flatten(), ignore_index=IGNORE,
-                                                 reduction="sum"))
-                tag_n += int((tags != IGNORE).sum())
+                tag_nll += float(self.tag_loss(model, tag_logits, tags, words.lengths, reduction="sum"))
+                tag_n += int(self.scored(model, tags, words.lengths).sum())
                 if intent_logits is not None and intents is not None:
                     intent_nll += float(F.cross_entropy(intent_logits, intents, ignore_index=IGNORE, reduction="sum"))
                     intent_n += int((intents != IGNORE).sum())
@@ -141,6 +140,31 @@ class TaggingTask(TagLabels):
         if predicted[0][1] is not None and examples[0].intent is not None:
             out["intent_accuracy"] = intent_accuracy([ex.intent for ex in examples], [i for _, i in predicted])
         return out
+
+    @staticmethod
+    def scored(model, tags: Tensor, lengths: Tensor) -> Tensor:
+        """(T, B) booleans: the gold tags the loss counts. Per-word cross-entropy: every known tag;
+        a CRF scores whole sentences, so only the tokens of sentences whose tags are all known."""
+        known = tags != IGNORE
+        if getattr(model, "crf", None) is None:
+            return known
+        live = torch.arange(tags.shape[0], device=tags.device).unsqueeze(1) < lengths.to(tags.device).unsqueeze(0)
+        whole = (known | ~live).all(0)  # (B,)
+        return live & whole.unsqueeze(0)
+
+    def tag_loss(self, model, tag_logits: Tensor, tags: Tensor, lengths: Tensor, *, reduction: str) -> Tensor:
+        """The tag negative log-likelihood, summed ("sum") or per counted token ("mean"): per-word
+        cross-entropy, or with a CRF head −log p(tags | x) of each sentence whose tags are all known."""
+        crf = getattr(model, "crf", None)
+        if crf is None:
+            return F.cross_entropy(tag_logits.flatten(0, 1), tags.flatten(), ignore_index=IGNORE, reduction=reduction)
+        counted = self.scored(model, tags, lengths)
+        whole = counted.any(0)  # sentences with every gold tag known
+        if not bool(whole.any()):
+            return tag_logits.sum() * 0.0
+        lengths = lengths.to(tag_logits.device)
+        nll = -crf.log_likelihood(tag_logits[:, whole], tags[:, whole], lengths[whole]).sum()
+        return nll / int(counted.sum()) if reduction == "mean" else nll
 
     def predictor(self, model) -> SlotFiller:
         return SlotFiller(model, self.tag_vocab, self.intent_vocab, encoder=self.encoder,

@@ -15,7 +15,7 @@ def tag(run, sentences):
     return [tags for tags, _ in trained.predictor.predict_many([s.split() for s in sentences])]
 
 
-@pytest.mark.parametrize("extra", [[]], ids=["softmax"])
+@pytest.mark.parametrize("extra", [[], ["--crf", "true"]], ids=["softmax", "crf"])
 def test_default_tagger_gives_the_city_the_cues_role_for_every_phrasing(tmp_path, extra):
     torch.set_num_threads(1)
     assert main(["train", "--task", "tagging", *extra, "--no-progress", "--out", str(tmp_path / "run")]) == 0
