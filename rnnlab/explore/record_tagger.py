@@ -16,7 +16,9 @@ One `Recording` per example, each run alone (batch of one, fresh state), exactly
   width is 0 are left out (the `cell=None` tagger's FeedForwardCell carries an empty state, so it
   has nothing to show).
 - labels: argmax of the tag logits of the model's own inference pass, `model(words)` in eval mode —
-  the pass `TaggingTask.predict` decodes; a Jordan-feedback tagger therefore runs free.
+  the pass `TaggingTask.predict` decodes; a Jordan-feedback tagger therefore runs free. With BIO
+  decoding, the best valid BIO sequence; a tagger with a CRF head: the CRF's Viterbi path (the
+  decoded path, which can differ from the per-word top-1 of `predictions`).
 - predictions: top-k tags with their softmax probabilities (sum ≤ 1), best first.
 - targets: the example's gold tags, or None when it has none. Gold tags the vocabulary lacks are
   kept as they are (they show as misses).

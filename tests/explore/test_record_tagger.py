@@ -136,3 +136,19 @@ def test_errors(lstm):
         record_tagger(model, ENCODER, task.tag_vocab, TYPED, top_k=0)
     with pytest.raises(ConfigError, match="tag vocabulary"):
         record_tagger(model, ENCODER, task.intent_vocab, TYPED)
+
+
+def test_a_crf_taggers_labels_are_its_viterbi_path():
+    task, model = trained(cell="lstm", crf=True)
+    with torch.no_grad():  # transitions strong enough that the path differs from the per-word argmax
+        model.crf.transitions.normal_(0, 5.0)
+    sentences = [e.words for e in SPLITS["valid"]]
+    recs = record_tagger(model.eval(), ENCODER, task.tag_vocab, sentences)
+    differs = False
+    for words, rec in zip(sentences, recs):
+        batch = ENCODER.encode([words])
+        logits = model(batch)[0]
+        path = task.tag_vocab.decode(model.crf.decode(logits, batch.lengths)[:, 0])
+        assert list(rec.labels) == path == task.predict(model, words)[0]
+        differs |= path != task.tag_vocab.decode(logits[:, 0].argmax(-1))
+    assert differs
