@@ -23,3 +23,10 @@ def test_default_tagger_gives_the_city_the_cues_role_for_every_phrasing(tmp_path
     for sentence, tags in zip(sentences, tag(tmp_path / "run", sentences)):
         role = "toloc" if " arrive " in sentence else "fromloc"
         assert tags[sentence.split().index("taipei")] == f"B-{role}.city_name", (sentence, tags)
+
+
+def test_runs_saved_before_corpus_versions_regenerate_version_1():
+    recipe = recipe_for("tagging")
+    assert recipe.saved_options({"task": "tagging"}).flights_version == 1
+    assert recipe.saved_options({"task": "tagging", "flights_version": 2}).flights_version == 2
+    assert recipe.Options().flights_version == 2  # new runs: the corpus without the shortcut
