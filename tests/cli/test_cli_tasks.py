@@ -62,10 +62,11 @@ def test_tagging_eval_matches_the_training_runs_test_row(tagger_run, capsys):
     assert metrics["slot_f1"] > 0.95 and metrics["intent_accuracy"] > 0.95
 
 
-def test_tagging_resume_equals_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("extra", [[], ["--crf", "true"]], ids=["softmax", "crf"])
+def test_tagging_resume_equals_an_uninterrupted_run(tmp_path, extra):
     args = ["train", "--task", "tagging", "--train-examples", "200", "--hidden", "8", "--embedding", "8",
             "--projection", "8", "--batch-size", "16", "--epochs", "2", "--dropout", "0.3", "--no-progress",
-            "--log-every", "1"]
+            "--log-every", "1", *extra]
     assert main([*args, "--out", str(tmp_path / "ref")]) == 0
     assert main([*args, "--max-steps", "7", "--out", str(tmp_path / "cut")]) == 0
     assert main(["resume", str(tmp_path / "cut"), "--no-progress"]) == 0

@@ -99,17 +99,21 @@ def test_outputs_and_gradients_agree(name, kwargs, form):
         assert_same(a, b)
 
 
+def second_derivatives(m, x):
+    """∂/∂(x, θ) of ‖∂‖y‖²/∂x‖² — a gradient of a gradient; checked non-zero, so a path that
+    silently drops the second-order terms cannot pass."""
+    g, = torch.autograd.grad(m(x)[0].pow(2).sum(), x, create_graph=True)
+    out = torch.autograd.grad(g.pow(2).sum(), [x, *m.parameters()])
+    assert out[0].abs().sum() > 0
+    return out
+
+
 @pytest.mark.parametrize("name, kwargs", CONFIGS, ids=IDS)
 def test_second_derivatives_agree(name, kwargs):
     """The issue's repro: grad of a gradient, equal to torch.nn's in float64 (not silently zero)."""
     ref, ours = pair(name, kwargs)
     x = batch_input(kwargs)
-    results = []
-    for m in (ref, ours):
-        g, = torch.autograd.grad(m(x)[0].pow(2).sum(), x, create_graph=True)
-        results.append(torch.autograd.grad(g.pow(2).sum(), [x, *m.parameters()]))
-    assert results[0][0].abs().sum() > 0
-    for a, b in zip(*results):
+    for a, b in zip(*(second_derivatives(m, x) for m in (ref, ours))):
         torch.testing.assert_close(a, b, atol=1e-8, rtol=1e-8)
 
 
@@ -306,10 +310,5 @@ def test_second_derivatives_through_torchs_lstm_kernel():
     is torch's, so it agrees with torch.nn.LSTM."""
     ref, ours = pair("LSTM", dict(num_layers=2), dtype=torch.float32)
     x = batch_input({}, dtype=torch.float32)
-    results = []
-    for m in (ref, ours):
-        g, = torch.autograd.grad(m(x)[0].pow(2).sum(), x, create_graph=True)
-        results.append(torch.autograd.grad(g.pow(2).sum(), [x, *m.parameters()]))
-    assert results[0][0].abs().sum() > 0
-    for a, b in zip(*results):
+    for a, b in zip(*(second_derivatives(m, x) for m in (ref, ours))):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
