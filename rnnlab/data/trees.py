@@ -202,3 +202,12 @@ def text_tree(text: str, shape: str = "balanced") -> Tree:
     if shape not in SHAPES:
         raise DataError(f"tree shape must be one of {', '.join(SHAPES)}, got {shape!r}")
     return SHAPES[shape](text.split())
+
+
+def sst_binary(label: str | None) -> str | None:
+    """The Sentiment Treebank's binary scheme: 0–1 → "negative", 3–4 → "positive", 2 (neutral) → None."""
+    if label is None:
+        return None
+    if label not in ("0", "1", "2", "3", "4"):
+        raise DataError(f"binary labels map the five SST classes 0–4; got the label {label!r}")
+    return None if label == "2" else "negative" if label < "2" else "positive"

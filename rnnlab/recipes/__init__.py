@@ -9,5 +9,8 @@ from rnnlab.recipes.run_dir import RunDir
 for _recipe in (language_model.RECIPE, tagging.RECIPE, classify.RECIPE, seq2seq.RECIPE):
     register(_recipe)
 
+from rnnlab.recipes import sentiment  # noqa: E402  (trees: rnnlab.tree)
+register(sentiment.RECIPE)
+
 __all__ = ["Recipe", "Prepared", "Trained", "ExploreRequest", "register", "unregister", "recipe_for", "recipe_of",
            "all_recipes", "RunDir"]
