@@ -145,6 +145,29 @@ class SentimentRecipe(Recipe):
     def predictor(self, model, vocabs, options) -> TreePredictor:
         return TreePredictor(model, vocabs["tokens"], vocabs["labels"], batch_size=options.eval_batch_size)
 
+    def explorer(self, trained: Trained, request):
+        """`rnnlab explore RUN`: the first validation trees (or a file of bracketed trees / sentences,
+        one per line), each drawn as a tree whose nodes are coloured by a chosen unit or gate, with
+        the predicted and gold label of every node."""
+        from rnnlab.data.trees import text_tree
+        from rnnlab.explore.record_tree import record_trees
+        from rnnlab.explore.service import Explorer
+        from rnnlab.recipes.explorers import read_text
+        if request.dataset:
+            from rnnlab.errors import ConfigError
+            raise ConfigError(f"a sentiment run explores trees: give --text FILE (one tree or sentence per line), not {request.flag}")
+        if request.text:
+            lines = [line for line in read_text(request.text).splitlines() if line.strip()][:request.examples]
+            trees, source = [text_tree(line) for line in lines], request.text
+        else:
+            trees, source = self.load_trees(trained.options)[0]["valid"][:request.examples], "validation trees"
+        model, vocab, labels = trained.model, trained.vocabs["tokens"], trained.vocabs["labels"]
+        examples = [(f"{i + 1}: " + " ".join(t.leaves())[:60], t) for i, t in enumerate(trees)]
+        config = trained.config["model"]
+        about = {"run": str(trained.run.path), "model": f"{config['hidden_size']}-unit {config['cell']}", "source": source}
+        return Explorer(model, vocab, "word", examples, hypotheses={}, about=about, kind="tagger",
+                        recorder=lambda items: record_trees(model, vocab, labels, items))
+
     def predict(self, trained: Trained, inputs: list[str], options: SentimentPredictOptions) -> Iterator[str]:
         predictor = trained.predictor
         predictor.shape = options.shape

@@ -61,7 +61,7 @@
         const values = {};
         for (const key of keys) values[key] = dequantize(e.values[key], e.tokens.length);
         return { id, name: e.name, tokens: e.tokens, predictions: e.predictions, targets: e.targets,
-          labels: e.labels, intent: e.intent, values };
+          labels: e.labels, intent: e.intent, tree: e.tree, values };
       },
       analyze: () => live("Running new text"),
       search: async (query) => {
@@ -185,7 +185,7 @@
 
   function setExample(data) {
     state.example = { id: data.id, name: data.name, tokens: data.tokens, predictions: data.predictions,
-      targets: data.targets, labels: data.labels || null, intent: data.intent || null };
+      targets: data.targets, labels: data.labels || null, intent: data.intent || null, tree: data.tree || null };
     state.values = new Map();
     for (const [key, v] of Object.entries(data.values || {})) state.values.set(key, Array.isArray(v) ? matrix(v) : v);
     state.track = null;
@@ -341,6 +341,7 @@
     });
     box.append(frag);
     markSpans();
+    if (window.rnnlabTree) window.rnnlabTree.draw($("tree"), ex, cols[0], (v, d) => colour(scaled(v, d)));  // tree.js
   }
 
   function markSpans() {
