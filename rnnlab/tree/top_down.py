@@ -12,13 +12,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from rnnlab.cells._state import state_map
 from rnnlab.cells.base import RecurrentCell
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.tree.batch import TreeBatch
-
-
-def _leaves(state):
-    return (state,) if isinstance(state, Tensor) else tuple(t for s in state for t in _leaves(s))
 
 
 class TopDown(nn.Module):
@@ -36,32 +33,14 @@ class TopDown(nn.Module):
                             f"{self.input_size})")
         N = batch.num_nodes
         init = self.cell.init_state(1, x.device, x.dtype)
-        flat, rebuild = _flatten(init)
-        states = [x.new_zeros((N,) + t.shape[1:]) for t in flat]  # each node's downward state
+        states = state_map(lambda t: t.new_zeros((N,) + t.shape[1:]), init)  # each node's downward state
         out = x.new_zeros(N, self.output_size)
         for ids in batch.down_levels():
             parents = batch.parent[ids]
-            root = (parents < 0).unsqueeze(-1)
-            prev = [torch.where(root, t.expand(len(ids), *t.shape[1:]), s[parents.clamp(min=0)])
-                    for s, t in zip(states, flat)]
-            o, new = self.cell(x[ids], rebuild(prev))
-            states = [s.index_copy(0, ids, n) for s, n in zip(states, _flatten(new)[0])]
+            root = (parents < 0).unsqueeze(-1)  # roots start from the cell's initial state
+            prev = state_map(lambda s, t: torch.where(root, t, s[parents.clamp(min=0)]), states, init)
+            o, new = self.cell(x[ids], prev)
+            states = state_map(lambda s, n: s.index_copy(0, ids, n), states, new)
             out = out.index_copy(0, ids, o)
         return out
 
-
-def _flatten(state):
-    """A nested state as a list of tensors, and how to nest such a list again."""
-    if isinstance(state, Tensor):
-        return [state], lambda ts: ts[0]
-    parts = [_flatten(s) for s in state]
-    sizes = [len(p[0]) for p in parts]
-
-    def rebuild(ts):
-        out, at = [], 0
-        for (_, r), n in zip(parts, sizes):
-            out.append(r(ts[at:at + n]))
-            at += n
-        return type(state)(out) if not hasattr(state, "_fields") else type(state)(*out)
-
-    return [t for p in parts for t in p[0]], rebuild
