@@ -39,7 +39,7 @@ MODELS = {
     # the `sst` preset: binary Tree-LSTM 150 / embeddings 150, dropout 0.5, Adam 2e-3, batch 25
     "tree-lstm": ["--task", "sentiment", "--preset", "sst"],
     # the same sizes and training over the sentence as a word sequence (mean of the BiLSTM's states)
-    "bilstm": ["--task", "classify", "--level", "word", "--cell", "lstm", "--bidirectional", "--layers", "1",
+    "bilstm": ["--task", "classify", "--level", "word", "--cell", "lstm", "--bidirectional", "true", "--layers", "1",
                "--hidden", "150", "--embedding", "150", "--dropout", "0.5", "--pool", "mean", "--batch-size", "25",
                "--eval-batch-size", "256", "--lr", "2e-3", "--clip-norm", "5", "--log-every", "50"],
 }

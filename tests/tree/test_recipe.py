@@ -113,3 +113,20 @@ def test_bad_options(tmp_path, capsys):
     assert code == 2 and "tree-lstm" in err
     code, _, err = cli(capsys, "train", "--task", "sentiment", "--data", tmp_path / "none", "--out", tmp_path / "r")
     assert code == 2 and "no such data directory" in err
+
+
+def test_explorer_records_every_node(trained, tmp_path):
+    from rnnlab.recipes import ExploreRequest, RunDir, recipe_for
+    recipe = recipe_for("sentiment")
+    loaded = recipe.load(RunDir(trained))
+    text = tmp_path / "trees.txt"
+    text.write_text("(3 (2 not) (1 (2 very) (0 bad)))\nvery good film\n")
+    ex = recipe.explorer(loaded, ExploreRequest(text=str(text)))
+    assert {"tree/h", "tree/c", "tree/i", "tree/f0", "tree/f1", "tree/o"} <= set(ex.info()["keys"])
+    first = ex.example(ex.examples()[0].id, keys=["tree/h"])
+    assert first["tokens"] == ["not", "very", "bad", "·", "·"] and first["targets"] == ["2", "2", "0", "1", "3"]
+    assert first["tree"] == {"children": [[], [], [], [1, 2], [0, 3]], "root": 4}
+    assert len(first["values"]["tree/h"]) == 5
+    # the labels are the predictor's
+    assert first["labels"] == loaded.predictor.predict_many(["(3 (2 not) (1 (2 very) (0 bad)))"])[0].node_labels
+    assert ex.example(ex.examples()[1].id, keys=[])["targets"] is None  # plain text has no gold labels
