@@ -9,8 +9,9 @@ from rnnlab.recipes.run_dir import RunDir
 for _recipe in (language_model.RECIPE, tagging.RECIPE, classify.RECIPE, seq2seq.RECIPE):
     register(_recipe)
 
-from rnnlab.recipes import sentiment  # noqa: E402  (trees: rnnlab.tree)
+from rnnlab.recipes import graph, sentiment  # noqa: E402  (rnnlab.tree, rnnlab.graph)
 register(sentiment.RECIPE)
+register(graph.RECIPE)
 
 __all__ = ["Recipe", "Prepared", "Trained", "ExploreRequest", "register", "unregister", "recipe_for", "recipe_of",
            "all_recipes", "RunDir"]
