@@ -3,6 +3,7 @@ classify WAV files (the recipe's command and `rnnlab predict`), eval, and errors
 import json
 
 import pytest
+import torch
 
 from rnnlab.cli.main import main
 from rnnlab.data.audio import write_wav
@@ -19,9 +20,12 @@ def cli(capsys, *args):
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("digits") / "run"
-    code = main(["train", "--task", "digits", "--takes", "16", "--epochs", "4", "--lr", "0.01", "--hidden", "16",
+    threads = torch.get_num_threads()  # the autouse one-thread fixture is per test, this runs before it
+    torch.set_num_threads(1)
+    code = main(["train", "--task", "digits", "--takes", "13", "--epochs", "4", "--lr", "0.01", "--hidden", "16",
                  "--layers", "2", "--context=-2,-1,0,1,2;-2,0,2", "--stride", "2", "--out", str(out),
                  "--no-progress"])
+    torch.set_num_threads(threads)
     assert code == 0
     return out
 
