@@ -11,9 +11,11 @@ latching task of the narx recipe (`rnnlab train --task latching ...`). Results a
 --results as runs finish and runs already there are skipped, so a cut run is continued by
 rerunning; runs go seed by seed (every model and T for seed 0, then seed 1, …), so a cut table
 still compares the models on the same seeds. `--max-minutes` stops starting new runs.
-Models: Elman, 8 tanh units, linear read-out of h_T; NARX, the current input only (K_x 0), a
-hidden layer of 8 tanh units without recurrence, one tanh output fed back through K_y delays,
-read out by a linear map of ŷ_T.
+Models: Elman, 8 tanh units, linear read-out of h_T; NARX, the input window u_t, u_{t-1}, u_{t-2}
+(K_x 2 = prefix - 1, so the class is computable from the window at the last deciding input and
+what is tested is holding it), a hidden layer of 8 tanh units without recurrence, one tanh output
+fed back through K_y delays, read out by a linear map of ŷ_T. `--input-delays 0` runs NARX with
+the current input only (it must then also count the prefix through its one fed-back output).
 """
 from __future__ import annotations
 
@@ -33,10 +35,12 @@ from rnnlab.recipes.recipe import parameters  # noqa: E402
 from rnnlab.train.config import TrainConfig  # noqa: E402
 from rnnlab.train.trainer import Trainer  # noqa: E402
 
+# NARX sees the deciding inputs together (K_x = prefix - 1 = 2), so what is tested is the latching;
+# `--input-delays 0` makes it also count the prefix through its one fed-back output
 MODELS = {"elman": dict(cell="elman", hidden=8),
-          "narx-ky1": dict(cell="narx", hidden=8, input_delays=0, output_delays=1),
-          "narx-ky3": dict(cell="narx", hidden=8, input_delays=0, output_delays=3),
-          "narx-ky6": dict(cell="narx", hidden=8, input_delays=0, output_delays=6)}
+          "narx-ky1": dict(cell="narx", hidden=8, input_delays=2, output_delays=1),
+          "narx-ky3": dict(cell="narx", hidden=8, input_delays=2, output_delays=3),
+          "narx-ky6": dict(cell="narx", hidden=8, input_delays=2, output_delays=6)}
 BUDGET = dict(task="latching", epochs=20, examples=512, batch_size=32, lr=1e-2, noise=0.2, prefix=3,
               eval_batch_size=512, log_every=1000)
 
@@ -60,9 +64,13 @@ def main() -> int:
     p.add_argument("--results", default="docs/img/delay_latching_results.jsonl")
     p.add_argument("--plot", default="docs/img/delay_latching.png")
     p.add_argument("--max-minutes", type=float, default=None)
+    p.add_argument("--input-delays", type=int, default=2, help="K_x of the NARX models")
     p.add_argument("--epochs", type=int, default=BUDGET["epochs"], help="the training budget (epochs)")
     args = p.parse_args()
     BUDGET["epochs"] = args.epochs
+    for name in MODELS:
+        if name.startswith("narx"):
+            MODELS[name]["input_delays"] = args.input_delays
     torch.set_num_threads(1)
     lengths, models = [int(t) for t in args.lengths.split(",")], args.models.split(",")
     path = Path(args.results)

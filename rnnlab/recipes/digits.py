@@ -169,11 +169,10 @@ class DigitsRecipe(Recipe):
         for path, (label, probs) in zip(inputs, trained.predictor.predict_files(inputs)):
             if options.json:
                 yield json.dumps({"file": path, "label": label, "probabilities": probs}) + "\n"
-            elif options.all:
-                ranked = sorted(probs.items(), key=lambda kv: -kv[1])
-                yield f"{label}\t" + "  ".join(f"{k} {v:.3f}" for k, v in ranked) + f"\t{path}\n"
-            else:
-                yield f"{label}\t{probs[label]:.3f}\t{path}\n"
+                continue
+            ranked = sorted(probs.items(), key=lambda kv: -kv[1])
+            shown = "  ".join(f"{k} {v:.3f}" for k, v in ranked) if options.all else f"{probs[label]:.3f}"
+            yield f"{label}\t{shown}\t{path}\n"
 
 
 RECIPE = DigitsRecipe()

@@ -6,15 +6,9 @@ import pytest
 import torch
 
 from rnnlab.cli.main import main
+from tests.cli.test_cli_tasks import run_cli as cli
 from rnnlab.data.audio import write_wav
 from rnnlab.datasets.tones import RATE, synthesise
-
-
-def cli(capsys, *args):
-    capsys.readouterr()
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(scope="module")

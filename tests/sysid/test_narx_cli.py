@@ -4,14 +4,7 @@ import json
 
 import pytest
 
-from rnnlab.cli.main import main
-
-
-def cli(capsys, *args):
-    capsys.readouterr()
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from tests.cli.test_cli_tasks import run_cli as cli
 
 
 def test_narx_plant_series_parallel_then_eval_and_predict(tmp_path, capsys):
