@@ -15,6 +15,7 @@ from rnnlab.cells.gru import GRUCell
 from rnnlab.cells.jordan import JordanCell
 from rnnlab.cells.leaky import LeakyCell
 from rnnlab.cells.lstm import LSTMCell
+from rnnlab.cells.narx import NARXCell
 from rnnlab.errors import ConfigError
 
 Factory = Callable[[int, int], RecurrentCell]
@@ -34,6 +35,9 @@ CELLS: dict[str, tuple[Factory, str]] = {
     "gru-layernorm": (lambda d, h: GRUCell(d, h, layer_norm=True), "GRU with layer normalisation"),
     "leaky": (lambda d, h: LeakyCell(ElmanCell(d, h), alpha=0.5, learn_alpha=True), "leaky Elman, learned per-unit rate"),
     "clockwork": (lambda d, h: ClockworkCell(ElmanCell(d, h), periods=_periods(h)), "clockwork Elman"),
+    # output feedback through delay lines; the fed-back output is squashed so the loop stays bounded
+    "narx": (lambda d, h: NARXCell(d, h, input_delays=2, output_delays=3, hidden_size=h, output_activation="tanh"),
+             "NARX: delay lines of the last 3 inputs and 3 outputs, tanh hidden layer"),
 }
 
 

@@ -7,6 +7,8 @@ outputs (T, B, W) with each sequence's real steps first, lengths (B,) → pooled
 - "mean": the mean over the real steps; every step gets a short path to the loss.
 - "attention": a learned weighted mean (Yang et al. 2016, without the context vector's softmax
   temperature): e_t = vᵀ tanh(W h_t + b), α = softmax(e) over the real steps, pooled = Σ_t α_t h_t.
+- "max" and "stats" (`UTTERANCE_POOLS`, for frame-level encoders such as a TDNN): the element-wise
+  maximum, and [mean; standard deviation] over the real steps (2W wide: `output_width`).
 
 Padded steps (t ≥ lengths[b]) never reach the result: every pooling *selects* real steps (gather,
 `torch.where`), never multiplies by a mask, so even NaN at a padded step changes nothing and gets
@@ -23,6 +25,7 @@ from rnnlab.errors import ConfigError
 from rnnlab.layers.sequence import check_lengths, length_mask
 
 POOLS = ("last", "mean", "attention")
+UTTERANCE_POOLS = POOLS + ("max", "stats")  # also for frame-level encoders (TDNN): max, mean+std statistics
 
 
 class Pooling(nn.Module):
@@ -40,6 +43,10 @@ class Pooling(nn.Module):
     def pool(self, outputs: Tensor, lengths: Tensor, real: Tensor) -> Tensor:
         """outputs (T, B, W) with zeros at padded steps, lengths (B,), real (T, B, 1) bool → (B, W)."""
         raise NotImplementedError
+
+    def output_width(self, width: int) -> int:
+        """The pooled vector's width for outputs `width` wide (statistics pooling doubles it)."""
+        return width
 
 
 class LastPooling(Pooling):
@@ -104,6 +111,35 @@ class AttentionPooling(Pooling):
         return f"width={self.proj.in_features}, attention={self.proj.out_features}"
 
 
+class MaxPooling(Pooling):
+    """The element-wise maximum of the outputs over each sequence's real steps."""
+
+    kind = "max"
+
+    def pool(self, outputs: Tensor, lengths: Tensor, real: Tensor) -> Tensor:
+        return torch.where(real, outputs, outputs.new_full((), float("-inf"))).amax(0)  # padding never wins
+
+
+class StatsPooling(Pooling):
+    """Statistics pooling (the x-vector / TDNN utterance summary): [mean; std] over the real steps,
+    std = sqrt(var + eps) with the biased variance; (B, 2W)."""
+
+    kind = "stats"
+
+    def __init__(self, eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+
+    def pool(self, outputs: Tensor, lengths: Tensor, real: Tensor) -> Tensor:
+        n = lengths.unsqueeze(1).to(outputs.dtype)
+        mean = outputs.sum(0) / n  # padded steps are zeros here
+        centred = torch.where(real, outputs - mean, outputs.new_zeros(()))
+        return torch.cat([mean, torch.sqrt(centred.pow(2).sum(0) / n + self.eps)], dim=-1)
+
+    def output_width(self, width: int) -> int:
+        return 2 * width
+
+
 def make_pooling(kind: str, encoder, *, attention_size: int | None = None) -> Pooling:
     """The pooling named `kind` ("last", "mean", "attention") for `encoder`'s outputs: "last" splits
     a bidirectional encoder's output at its `forward_size`; "attention" is `attention_size` wide
@@ -114,4 +150,8 @@ def make_pooling(kind: str, encoder, *, attention_size: int | None = None) -> Po
         return MeanPooling()
     if kind == "attention":
         return AttentionPooling(encoder.output_size, attention_size or encoder.output_size)
-    raise ConfigError(f"pool must be one of {', '.join(POOLS)}, got {kind!r}")
+    if kind == "max":
+        return MaxPooling()
+    if kind == "stats":
+        return StatsPooling()
+    raise ConfigError(f"pool must be one of {', '.join(UTTERANCE_POOLS)}, got {kind!r}")

@@ -82,6 +82,6 @@ def test_make_pooling_reads_the_encoder():
     att = make_pooling("attention", bi, attention_size=5)
     assert (att.proj.in_features, att.proj.out_features) == (8, 5)
     with pytest.raises(ConfigError, match="pool must be one of last, mean, attention"):
-        make_pooling("max", uni)
+        make_pooling("nope", uni)
     with pytest.raises(DataError, match=r"every length must be in \[1, 5\]"):
         MeanPooling()(outputs(), [5, 0, 2])
