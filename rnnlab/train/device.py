@@ -52,6 +52,21 @@ def resolve_device(name: str, local_rank: int | None = None) -> torch.device:
     return torch.device("cuda", rank)
 
 
+def add_device_flag(parser) -> None:
+    """`--device` for the commands that run a trained model (eval, predict, generate, tag, ..., explore)."""
+    parser.add_argument("--device", choices=DEVICES, default="auto",
+                        help="where the model runs: cpu, cuda or auto (cuda when there is a GPU; default auto)")
+
+
+def load_on(recipe, run_dir, weights: str, device: str):
+    """`recipe.load(run_dir, weights)` with the model moved to `--device` (the weights are read on
+    the CPU, so a run trained on a GPU loads anywhere)."""
+    where = resolve_device(device)  # before loading: a missing GPU is the error, not the weights
+    trained = recipe.load(run_dir, weights)
+    trained.model.to(where)
+    return trained
+
+
 def check_amp(amp: str, device: torch.device) -> None:
     """Refuse a precision the device cannot run (fp16 autocast with loss scaling is CUDA-only)."""
     if amp not in AMP:
