@@ -17,7 +17,9 @@ from rnnlab.recipes.registry import recipe_of
 from rnnlab.recipes.run_dir import RunDir
 from rnnlab.train import distributed
 from rnnlab.train.config import TrainConfig
-from rnnlab.train.trainer import Trainer
+from rnnlab.train.checkpoint import read_checkpoint
+from rnnlab.train.device import check_options
+from rnnlab.train.trainer import Trainer, check_world_size
 
 
 def register(subparsers, argv=()) -> None:
@@ -48,10 +50,13 @@ def run_command(args: argparse.Namespace) -> int:
             )
     # a budget stopped the last invocation; it does not carry over unless given again
     options = recipe.saved_options({**as_dict(saved), "max_steps": None, "max_time": None, **requested})
+    check_options(options)  # a missing GPU is an error before the data is read
     status = relaunch(args)
     if status is not None:
         return status
     ctx = distributed.setup(options.device)
+    if run_dir.checkpoint.exists() or run_dir.checkpoint.with_name("checkpoint.old").exists():
+        check_world_size(read_checkpoint(run_dir.checkpoint), run_dir.path, ctx.world_size)  # before the data
     prepared = recipe.prepare(options, vocabs=load_vocabs(run_dir, recipe.vocabs))
     if prepared.data_info.get("sha256") != config["data"].get("sha256"):
         raise ConfigError(f"cannot resume {run_dir.path}: its data changed since the run started "

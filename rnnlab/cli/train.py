@@ -25,6 +25,7 @@ from rnnlab.recipes.registry import preset, preset_names, recipe_for, task_names
 from rnnlab.recipes.run_dir import RunDir
 from rnnlab.train import distributed
 from rnnlab.train.checkpoint import write_json
+from rnnlab.train.device import check_options
 from rnnlab.train.trainer import Trainer
 
 DEFAULT_TASK = "lm-char"
@@ -133,6 +134,7 @@ def record_processes(run_dir: RunDir, options, trainer: Trainer) -> None:
 def run(args: argparse.Namespace) -> int:
     recipe = args.recipe
     options = recipe.options(given_options(args, recipe, args.resolved_task))  # validated before any data is read
+    check_options(options)  # a missing GPU is an error before the data is read
     status = relaunch(args)
     if status is not None:
         return status

@@ -76,6 +76,13 @@ def check_amp(amp: str, device: torch.device) -> None:
                           "use --amp bf16 or off on a CPU")
 
 
+def check_options(options) -> torch.device:
+    """The device of a run's options (`device`, `amp`), checked before any data is read."""
+    where = resolve_device(options.device)
+    check_amp(options.amp, where)
+    return where
+
+
 def autocast(amp: str, device: torch.device):
     """The context the forward pass runs in: autocast to bf16/fp16, or nothing for "off"."""
     if amp == "off":

@@ -207,20 +207,7 @@ class Trainer:
         self.saved_step = self.step
 
     def _check_world_size(self, state: dict) -> None:
-        """A run continues on as many processes as it started with: its batches, carried states and
-        RNG streams are per process, so another number would make it a different run."""
-        saved, now = state.get("world_size", 1), self.ctx.world_size
-        if isinstance(saved, bool) or not isinstance(saved, int) or saved < 1:
-            raise CheckpointError(f"checkpoint in {self.run_dir} is corrupt: world_size must be an integer >= 1, "
-                                  f"got {saved!r}")
-        if saved != now:
-            def procs(n):
-                return f"{n} process{'es' if n > 1 else ''}"
-            how = (f"`rnnlab resume {self.run_dir} --nproc {saved}` or `torchrun --nproc-per-node {saved} -m rnnlab "
-                   f"resume {self.run_dir}`" if saved > 1 else f"`rnnlab resume {self.run_dir}` (one process)")
-            raise ConfigError(f"cannot resume {self.run_dir} on {procs(now)}: it was trained on {procs(saved)} "
-                              f"(each reads its own part of every batch and carries its own state), so it must "
-                              f"continue on {saved}: {how}")
+        check_world_size(state, self.run_dir, self.ctx.world_size)
 
     # --- the loop ------------------------------------------------------------------------------
 
@@ -364,6 +351,23 @@ class Trainer:
         self.early_stopped = patience is not None and self.bad_epochs >= patience
         self.save()
         return "early stopping" if self.early_stopped else None
+
+
+def check_world_size(state: dict, run_dir, now: int) -> None:
+    """A run continues on as many processes as it started with (`state`: its checkpoint's): its
+    batches, carried states and RNG streams are per process, so another number would make it a
+    different run."""
+    saved = state.get("world_size", 1)
+    if isinstance(saved, bool) or not isinstance(saved, int) or saved < 1:
+        raise CheckpointError(f"checkpoint in {run_dir} is corrupt: world_size must be an integer >= 1, got {saved!r}")
+    if saved != now:
+        def procs(n):
+            return f"{n} process{'es' if n > 1 else ''}"
+        how = (f"`rnnlab resume {run_dir} --nproc {saved}` or `torchrun --nproc-per-node {saved} -m rnnlab "
+               f"resume {run_dir}`" if saved > 1 else f"`rnnlab resume {run_dir}` (one process)")
+        raise ConfigError(f"cannot resume {run_dir} on {procs(now)}: it was trained on {procs(saved)} "
+                          f"(each reads its own part of every batch and carries its own state), so it must "
+                          f"continue on {saved}: {how}")
 
 
 def _progress(total: int, initial: int, desc: str, enabled: bool):

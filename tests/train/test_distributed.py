@@ -37,14 +37,29 @@ def torchrun(*args: str) -> list[str]:
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", *args]
 
 
+TRAIN = ["--task", "lm-char", "--max-chars", "3000", "--hidden", "8", "--embedding", "8", "--layers", "1",
+         "--bptt", "10", "--batch-size", "4", "--device", "cpu", "--no-progress", "--seed", "1"]
+
+
 @pytest.fixture(scope="module")
-def equivalence(tmp_path_factory):
-    """The 2-process runs of ddp_worker (started first: the 1-process references run meanwhile)."""
-    out = tmp_path_factory.mktemp("ddp")
-    proc = subprocess.Popen(torchrun(str(WORKER), "equivalence", str(out)), env=env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    yield proc, out
-    proc.kill()
+def launched(tmp_path_factory):
+    """Both 2-process runs started at once (the 1-process references run meanwhile): ddp_worker's
+    equivalence runs, and `rnnlab train` on 2 processes whose process 1 is killed (SIGKILL) on its
+    8th update, after checkpoints at updates 2, 4 and 6."""
+    out, run = tmp_path_factory.mktemp("ddp"), tmp_path_factory.mktemp("cli") / "RUN"
+    procs = [subprocess.Popen(torchrun(str(WORKER), "equivalence", str(out)), env=env(), text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT),
+             subprocess.Popen(torchrun(str(WORKER), "die", "train", *TRAIN, "--max-steps", "12", "--checkpoint-every",
+                                       "2", "--out", str(run)), env={**env(), "DIE_AT": "8"}, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)]
+    yield {"equivalence": (procs[0], out), "run2": (procs[1], run)}
+    for proc in procs:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def equivalence(launched):
+    return launched["equivalence"]
 
 
 def finished(equivalence) -> Path:
@@ -87,52 +102,69 @@ def first_tensor(value):
         t for t in map(first_tensor, value) if t is not None) if isinstance(value, (tuple, list)) else None
 
 
-TRAIN = ["--task", "lm-char", "--max-chars", "3000", "--hidden", "8", "--embedding", "8", "--layers", "1",
-         "--bptt", "10", "--batch-size", "4", "--device", "cpu", "--no-progress", "--seed", "1"]
-
-
 @pytest.fixture(scope="module")
-def run2(tmp_path_factory):
-    """`rnnlab train --nproc 2` for 4 updates."""
-    run = tmp_path_factory.mktemp("cli") / "RUN"
-    done = subprocess.run([sys.executable, "-m", "rnnlab", "train", "--nproc", "2", *TRAIN, "--max-steps", "4",
-                           "--out", str(run)], env=env(), capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "global batch 8 = 2 x 4 per process" in done.stderr
-    assert done.stderr.count("rnnlab: run directory") == 1  # process 0 alone speaks
-    return run
+def run2(launched):
+    """The 2-process run whose process 1 died: its output and run directory."""
+    proc, run = launched["run2"]
+    log, _ = proc.communicate(timeout=180)
+    assert proc.returncode != 0, log[-3000:]
+    return log, run
 
 
-def test_nproc_run_states_its_global_batch_and_evaluates_in_one_process(run2, capsys):
-    config = read_json(run2 / "config.json", "config")
+def test_dead_process_stops_the_other_with_the_checkpoint_intact(run2):
+    log, run = run2
+    assert "rnnlab train: error: process 0 of 2 stopped at update 8: another process of the run failed" in log, \
+        log[-3000:]
+    assert f"the last checkpoint, {run / 'checkpoint'} at update 6, is intact" in log
+    state = read_checkpoint(run / "checkpoint")  # complete: every digest checks
+    assert state["step"] == 6 and state["world_size"] == 2 and len(state["ranks"]) == 2
+
+
+def test_run_states_its_global_batch_and_evaluates_in_one_process(run2, capsys):
+    log, run = run2
+    assert "global batch 8 = 2 x 4 per process" in log
+    assert log.count("rnnlab: run directory") == 1  # process 0 alone speaks
+    config = read_json(run / "config.json", "config")
     assert config["distributed"] == {"world_size": 2, "backend": "gloo", "device": "cpu",
                                      "batch_size_per_process": 4, "global_batch_size": 8}
-    state = read_checkpoint(run2 / "checkpoint")
-    assert state["step"] == 4 and state["world_size"] == 2
     capsys.readouterr()
-    assert main(["eval", str(run2), "--weights", "last", "--device", "cpu"]) == 0
+    assert main(["eval", str(run), "--weights", "last", "--device", "cpu"]) == 0
     assert "test: loss" in capsys.readouterr().out
 
 
 def test_resume_on_another_number_of_processes_is_refused(run2, capsys):
-    assert main(["resume", str(run2), "--no-progress"]) == 2
+    _, run = run2
+    assert main(["resume", str(run), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "cannot resume" in err and "on 1 process: it was trained on 2 processes" in err
     assert "--nproc 2" in err
-    assert read_checkpoint(run2 / "checkpoint")["step"] == 4  # untouched
+    assert read_checkpoint(run / "checkpoint")["step"] == 6  # untouched
 
 
-def test_dead_process_stops_the_other_with_the_checkpoint_intact(run2, tmp_path):
-    run = tmp_path / "RUN"
-    shutil.copytree(run2, run)
-    # resumed at update 4: checkpoints at 6; process 1 is killed on its 4th update (update 8)
-    done = subprocess.run(torchrun(str(WORKER), "die", "resume", str(run), "--max-steps", "12",
-                                   "--checkpoint-every", "2", "--no-progress"),
-                          env={**env(), "DIE_AT": "4"}, capture_output=True, text=True, timeout=180)
-    assert done.returncode != 0
-    assert "rnnlab resume: error: process 0 of 2 stopped at update 8: another process of the run failed" \
-        in done.stderr, done.stderr[-3000:]
-    assert f"the last checkpoint, {run / 'checkpoint'} at update 6, is intact" in done.stderr
-    state = read_checkpoint(run / "checkpoint")  # readable: digests checked
-    assert state["step"] == 6 and len(state["ranks"]) == 2
-    assert not (run / "checkpoint.tmp").exists() or read_checkpoint(run / "checkpoint")["step"] == 6
+def test_nproc_starts_torchrun_standalone(monkeypatch, tmp_path):
+    """`rnnlab train --nproc 2 ...` runs `torchrun --standalone --nproc-per-node=2 -m rnnlab train ...`
+    (the rest of the command line unchanged) and returns its status."""
+    started = []
+
+    class Popen:
+        def __init__(self, cmd):
+            started.append(cmd)
+
+        def wait(self):
+            return 3
+
+    monkeypatch.setattr(subprocess, "Popen", Popen)
+    for name in ("WORLD_SIZE", "RANK"):
+        monkeypatch.delenv(name, raising=False)
+    out = str(tmp_path / "R")
+    assert main(["train", *TRAIN, "--nproc", "2", "--out", out]) == 3
+    assert started == [[sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+                        "-m", "rnnlab", "train", *TRAIN, "--out", out]]
+    assert not (tmp_path / "R").exists()
+    assert main(["train", *TRAIN, "--nproc", "0", "--out", out]) == 2
+
+
+def test_nproc_under_torchrun_is_refused(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(["train", *TRAIN, "--nproc", "2", "--out", str(tmp_path / "R")]) == 2
+    assert "under torchrun drop it" in capsys.readouterr().err
