@@ -4,10 +4,13 @@ The budgets that stopped the last invocation (max_steps, max_time) are dropped u
 Only budgets (epochs, max_steps, max_time, checkpoint_every, early_stopping) may change; any other
 option that differs from the run's own is refused, because the result would no longer be the
 run that config.json describes. The flags are those of the run's task (give RUN_DIR before -h).
+A run trained on N processes continues on N: started on its own, `rnnlab resume` starts them on
+this machine through torchrun (as `--nproc N` would); any other number is refused.
 """
 from __future__ import annotations
 
 import argparse
+import sys
 
 from rnnlab.cli.train import add_nproc_flag, add_option_flags, finish, given_options, invoked, record_processes, relaunch
 from rnnlab.errors import ConfigError
@@ -17,7 +20,7 @@ from rnnlab.recipes.registry import recipe_of
 from rnnlab.recipes.run_dir import RunDir
 from rnnlab.train import distributed
 from rnnlab.train.config import TrainConfig
-from rnnlab.train.checkpoint import read_checkpoint
+from rnnlab.train.checkpoint import checkpoint_dir, read_checkpoint
 from rnnlab.train.device import check_options
 from rnnlab.train.trainer import Trainer, check_world_size
 
@@ -51,12 +54,18 @@ def run_command(args: argparse.Namespace) -> int:
     # a budget stopped the last invocation; it does not carry over unless given again
     options = recipe.saved_options({**as_dict(saved), "max_steps": None, "max_time": None, **requested})
     check_options(options)  # a missing GPU is an error before the data is read
+    state = read_checkpoint(run_dir.checkpoint) if checkpoint_dir(run_dir.checkpoint) is not None else {}
+    world = state.get("world_size", 1)
+    if args.nproc is None and not distributed.under_launcher() and isinstance(world, int) and world > 1:
+        print(f"rnnlab: {run_dir.path} was trained on {world} processes: continuing on {world} on this machine",
+              file=sys.stderr)
+        args.nproc = world
     status = relaunch(args)
     if status is not None:
         return status
     ctx = distributed.setup(options.device)
-    if run_dir.checkpoint.exists() or run_dir.checkpoint.with_name("checkpoint.old").exists():
-        check_world_size(read_checkpoint(run_dir.checkpoint), run_dir.path, ctx.world_size)  # before the data
+    if state:
+        check_world_size(state, run_dir.path, ctx.world_size)  # before the data is read
     prepared = recipe.prepare(options, vocabs=load_vocabs(run_dir, recipe.vocabs))
     if prepared.data_info.get("sha256") != config["data"].get("sha256"):
         raise ConfigError(f"cannot resume {run_dir.path}: its data changed since the run started "

@@ -112,7 +112,7 @@ def relaunch(args: argparse.Namespace) -> int | None:
         return None
     if args.nproc < 1:
         raise ConfigError(f"--nproc must be >= 1, got {args.nproc}")
-    if args.nproc == 1 and not distributed.launched():
+    if args.nproc == 1 and not distributed.under_launcher():
         return None
     argv, _ = distributed.strip_nproc(args.command_argv)
     return distributed.launch(args.nproc, argv)

@@ -68,6 +68,11 @@ def launched() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
+def under_launcher() -> bool:
+    """Whether torchrun started this process (even as the only one)."""
+    return "TORCHELASTIC_RUN_ID" in os.environ or "RANK" in os.environ
+
+
 def current() -> Context:
     """This process's context: from the initialised process group, else a single process."""
     if not (dist.is_available() and dist.is_initialized()):
@@ -194,7 +199,7 @@ def barrier() -> None:
 def launch(nproc: int, argv: list[str]) -> int:
     """Run `rnnlab ARGV` as `nproc` processes on this machine through torchrun (`--standalone`: its
     own rendezvous on a free port, so runs side by side do not collide); its exit status."""
-    if launched():
+    if under_launcher():
         raise ConfigError("--nproc starts processes itself; under torchrun drop it (torchrun's --nproc-per-node "
                           "sets the number)")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",

@@ -134,16 +134,24 @@ def test_run_states_its_global_batch_and_evaluates_in_one_process(run2, capsys):
 
 def test_resume_on_another_number_of_processes_is_refused(run2, capsys):
     _, run = run2
-    assert main(["resume", str(run), "--no-progress"]) == 2
+    assert main(["resume", str(run), "--nproc", "1", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "cannot resume" in err and "on 1 process: it was trained on 2 processes" in err
     assert "--nproc 2" in err
     assert read_checkpoint(run / "checkpoint")["step"] == 6  # untouched
 
 
-def test_nproc_starts_torchrun_standalone(monkeypatch, tmp_path):
-    """`rnnlab train --nproc 2 ...` runs `torchrun --standalone --nproc-per-node=2 -m rnnlab train ...`
-    (the rest of the command line unchanged) and returns its status."""
+def test_resume_continues_on_as_many_processes(run2, monkeypatch):
+    """`rnnlab resume RUN` of a 2-process run starts 2 processes (torchrun) on this machine."""
+    started = fake_popen(monkeypatch)
+    _, run = run2
+    assert main(["resume", str(run), "--max-steps", "8"]) == 3
+    assert started == [[sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+                        "-m", "rnnlab", "resume", str(run), "--max-steps", "8"]]
+
+
+def fake_popen(monkeypatch) -> list:
+    """Popen records the commands it is given and says they exited with status 3."""
     started = []
 
     class Popen:
@@ -154,8 +162,16 @@ def test_nproc_starts_torchrun_standalone(monkeypatch, tmp_path):
             return 3
 
     monkeypatch.setattr(subprocess, "Popen", Popen)
-    for name in ("WORLD_SIZE", "RANK"):
+    for name in ("WORLD_SIZE", "RANK", "TORCHELASTIC_RUN_ID"):
         monkeypatch.delenv(name, raising=False)
+    return started
+
+
+def test_nproc_starts_torchrun_standalone(monkeypatch, tmp_path):
+    """`rnnlab train --nproc 2 ...` runs `torchrun --standalone --nproc-per-node=2 -m rnnlab train ...`
+    (the rest of the command line unchanged) and returns its status."""
+    started = fake_popen(monkeypatch)
+
     out = str(tmp_path / "R")
     assert main(["train", *TRAIN, "--nproc", "2", "--out", out]) == 3
     assert started == [[sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
@@ -166,5 +182,6 @@ def test_nproc_starts_torchrun_standalone(monkeypatch, tmp_path):
 
 def test_nproc_under_torchrun_is_refused(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
     assert main(["train", *TRAIN, "--nproc", "2", "--out", str(tmp_path / "R")]) == 2
     assert "under torchrun drop it" in capsys.readouterr().err
