@@ -6,6 +6,7 @@
                       OUT/tagging.safetensors; a run stopped after 3 updates and resumed to 6 writes
                       OUT/resumed.safetensors beside the uninterrupted OUT/uninterrupted.safetensors
     die ARGS...       `rnnlab ARGS` in which process 1 is killed (SIGKILL) on its DIE_AT-th update
+    all OUT ARGS...   equivalence OUT, then die ARGS (one start of torchrun and of the processes for both)
 """
 from __future__ import annotations
 
@@ -60,6 +61,13 @@ def equivalence(out: str) -> None:
     from rnnlab.train import distributed
     torch.set_default_dtype(torch.float64)
     rank = distributed.setup("cpu").rank
+    try:
+        _equivalence(out, rank)
+    finally:
+        torch.set_default_dtype(torch.float32)
+
+
+def _equivalence(out: str, rank: int) -> None:
     results = {
         "lm": train(lm_setup, 2, LM_STEPS),
         "tagging": train(tagging_setup, 6, TAGGING_STEPS),
@@ -70,6 +78,7 @@ def equivalence(out: str) -> None:
     if rank == 0:
         for name, weights in results.items():
             write_tensors(os.path.join(out, f"{name}.safetensors"), weights)
+        open(os.path.join(out, "done"), "w").close()
 
 
 def die(argv: list[str]) -> int:
@@ -94,5 +103,8 @@ if __name__ == "__main__":
         equivalence(sys.argv[2])
     elif sys.argv[1] == "die":
         sys.exit(die(sys.argv[2:]))
+    elif sys.argv[1] == "all":
+        equivalence(sys.argv[2])
+        sys.exit(die(sys.argv[3:]))
     else:
         raise SystemExit(f"unknown mode {sys.argv[1]!r}")

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -43,29 +44,35 @@ TRAIN = ["--task", "lm-char", "--max-chars", "3000", "--hidden", "8", "--embeddi
 
 @pytest.fixture(scope="module")
 def launched(tmp_path_factory):
-    """Both 2-process runs started at once (the 1-process references run meanwhile): ddp_worker's
-    equivalence runs, and `rnnlab train` on 2 processes whose process 1 is killed (SIGKILL) on its
-    8th update, after checkpoints at updates 2, 4 and 6."""
+    """One start of 2 processes (the 1-process references run meanwhile): ddp_worker's equivalence
+    runs, then `rnnlab train` whose process 1 is killed (SIGKILL) on its 8th update, after
+    checkpoints at updates 2, 4 and 6."""
     out, run = tmp_path_factory.mktemp("ddp"), tmp_path_factory.mktemp("cli") / "RUN"
-    procs = [subprocess.Popen(torchrun(str(WORKER), "equivalence", str(out)), env=env(), text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT),
-             subprocess.Popen(torchrun(str(WORKER), "die", "train", *TRAIN, "--max-steps", "12", "--checkpoint-every",
-                                       "2", "--out", str(run)), env={**env(), "DIE_AT": "8"}, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)]
-    yield {"equivalence": (procs[0], out), "run2": (procs[1], run)}
-    for proc in procs:
-        proc.kill()
+    proc = subprocess.Popen(torchrun(str(WORKER), "all", str(out), "train", *TRAIN, "--max-steps", "12",
+                                     "--checkpoint-every", "2", "--out", str(run)),
+                            env={**env(), "DIE_AT": "8"}, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    yield proc, out, run
+    proc.kill()
+
+
+@pytest.fixture(scope="module")
+def finished_launch(launched):
+    proc, out, run = launched
+    log, _ = proc.communicate(timeout=240)
+    return proc.returncode, log, out, run
 
 
 @pytest.fixture(scope="module")
 def equivalence(launched):
-    return launched["equivalence"]
+    return launched
 
 
 def finished(equivalence) -> Path:
-    proc, out = equivalence
-    log, _ = proc.communicate(timeout=180)
-    assert proc.returncode == 0, log[-3000:]
+    """The equivalence runs' output directory, once they are done (the launch goes on to the dying run)."""
+    proc, out, _ = equivalence
+    while proc.poll() is None and not (out / "done").exists():
+        time.sleep(0.2)
+    assert (out / "done").exists(), proc.communicate()[0][-3000:]
     return out
 
 
@@ -103,11 +110,10 @@ def first_tensor(value):
 
 
 @pytest.fixture(scope="module")
-def run2(launched):
+def run2(finished_launch):
     """The 2-process run whose process 1 died: its output and run directory."""
-    proc, run = launched["run2"]
-    log, _ = proc.communicate(timeout=180)
-    assert proc.returncode != 0, log[-3000:]
+    status, log, _, run = finished_launch
+    assert status != 0, log[-3000:]
     return log, run
 
 
