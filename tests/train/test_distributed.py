@@ -22,6 +22,7 @@ import pytest
 import torch
 
 from rnnlab.cli.main import main
+from rnnlab.errors import ConfigError
 from rnnlab.train.checkpoint import read_checkpoint, read_json, read_tensors
 from tests.train import ddp_worker
 
@@ -191,3 +192,33 @@ def test_nproc_under_torchrun_is_refused(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("RANK", "0")
     assert main(["train", *TRAIN, "--nproc", "2", "--out", str(tmp_path / "R")]) == 2
     assert "under torchrun drop it" in capsys.readouterr().err
+
+
+def test_stream_shards_are_the_columns_of_the_global_layout():
+    from rnnlab.data.batching import batchify, shard_streams
+    ids = torch.arange(103)
+    whole = batchify(ids, 6)  # (17, 6)
+    parts = [shard_streams(ids, 3, r, 2) for r in range(2)]
+    assert torch.equal(torch.cat(parts, dim=1), whole)
+    assert torch.equal(parts[1][:, 0], ids[51:68])  # rank 1 reads a contiguous stretch of the text
+    with pytest.raises(ConfigError, match="rank must be in"):
+        shard_streams(ids, 3, 2, 2)
+
+
+def test_epoch_shuffle_shards_partition_each_global_batch():
+    import numpy as np
+    from rnnlab.train.shuffle import EpochShuffle
+    one = EpochShuffle(27, seed=3)
+    shards = [EpochShuffle(27, seed=3) for _ in range(2)]
+    for r, s in enumerate(shards):
+        s.shard(r, 2)
+    assert one.num_batches(10) == 3 and shards[0].num_batches(5) == 3  # 27 = 10 + 10 + 7
+    for index in range(3):
+        parts = [s.batch(2, index, 5) for s in shards]
+        assert np.array_equal(np.concatenate(parts), one.batch(2, index, 10))
+    assert [len(s.batch(2, 2, 5)) for s in shards] == [4, 3]  # the short last batch, split evenly
+    odd = EpochShuffle(21, seed=0)
+    odd.shard(0, 2)
+    assert odd.num_batches(5) == 2  # 21 = 10 + 10 + 1: one example cannot feed two processes
+    with pytest.raises(ConfigError, match="cannot be shared by 3 processes"):
+        EpochShuffle(2, seed=0).shard(0, 3)
