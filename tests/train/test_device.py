@@ -2,6 +2,8 @@
 pass wherever there is one)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -112,3 +114,16 @@ def test_cpu_run_loads_on_cuda(tmp_path):
     assert main(["train", *TINY, "--device", "cpu", "--out", run]) == 0
     assert main(["eval", run, "--device", "cuda", "--weights", "last"]) == 0
     assert main(["resume", run, "--device", "cuda", "--max-steps", "5", "--no-progress"]) == 0
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "runs_v0_1"
+
+
+def test_prediction_commands_take_device(capsys, tmp_path):
+    """--device reaches generate, tag and explore (the same helper as eval) — on a run written by
+    rnnlab 0.1, before devices existed."""
+    assert main(["generate", str(FIXTURES / "lm"), "--device", "cpu", "--length", "5", "--seed", "0"]) == 0
+    assert main(["tag", str(FIXTURES / "tagging"), "--device", "cpu", "show me flights to boston"]) == 0
+    assert main(["explore", str(FIXTURES / "lm"), "--device", "cpu", "--examples", "1",
+                 "--export", str(tmp_path / "page.html")]) == 0
+    capsys.readouterr()
