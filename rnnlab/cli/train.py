@@ -115,6 +115,8 @@ def relaunch(args: argparse.Namespace) -> int | None:
     if args.nproc == 1 and not distributed.under_launcher():
         return None
     argv, _ = distributed.strip_nproc(args.command_argv)
+    if "--debug" in sys.argv[1:]:  # main() takes it off the command line it parses
+        argv = ["--debug", *argv]
     return distributed.launch(args.nproc, argv)
 
 

@@ -12,7 +12,6 @@ a rendezvous on a free port, so test runs side by side do not collide).
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
