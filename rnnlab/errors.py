@@ -29,3 +29,8 @@ class CheckpointError(RnnlabError):
 
 class DivergedError(RnnlabError, FloatingPointError):
     """Training produced a non-finite loss or gradient (lower the learning rate or clip gradients)."""
+
+
+class DistributedError(RnnlabError, RuntimeError):
+    """A process of a distributed run lost the others (one failed or was stopped), or the
+    processes cannot be started as asked."""

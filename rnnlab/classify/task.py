@@ -83,7 +83,11 @@ class ClassificationTask:
     # --- training ------------------------------------------------------------------------------
 
     def num_batches(self) -> int:
-        return -(-len(self.splits["train"]) // self.batch_size)
+        return self.shuffle.num_batches(self.batch_size)
+
+    def shard(self, rank: int, world_size: int) -> None:
+        """Distributed training: this process reads its part of each global batch."""
+        self.shuffle.shard(rank, world_size)
 
     def batch_rows(self, epoch: int, index: int) -> list[int]:
         """Example indices of update `index` of `epoch` (a shuffle that depends on seed and epoch only)."""

@@ -12,6 +12,7 @@ from rnnlab.errors import ConfigError
 from rnnlab.recipes.registry import recipe_of
 from rnnlab.recipes.run_dir import RunDir
 from rnnlab.train.config import INT64
+from rnnlab.train.device import add_device_flag, load_on
 
 
 def register(subparsers, argv=()) -> None:
@@ -23,6 +24,7 @@ def register(subparsers, argv=()) -> None:
                    "per batch (default: the run's eval_batch_size)")
     p.add_argument("--weights", choices=("best", "last"), default="best", help="best validation or last checkpoint")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    add_device_flag(p)
     p.set_defaults(func=run)
 
 
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--batch-size must be >= 1 (and fit in 64 bits), got {args.batch_size}")
     run_dir = RunDir(args.run_dir)
     recipe, _ = recipe_of(run_dir)
-    trained = recipe.load(run_dir, args.weights)
+    trained = load_on(recipe, run_dir, args.weights, args.device)
     metrics = recipe.evaluate(trained, args.split, data=args.data, batch_size=args.batch_size)
     print(json.dumps({"split": args.split, **metrics}) if args.json else recipe.format_evaluation(args.split, metrics))
     return 0

@@ -30,6 +30,7 @@ from rnnlab.errors import ConfigError
 from rnnlab.recipes.recipe import ExploreRequest
 from rnnlab.recipes.registry import recipe_of
 from rnnlab.recipes.run_dir import RunDir
+from rnnlab.train.device import add_device_flag, load_on
 
 
 def register(subparsers, argv=()) -> None:
@@ -56,6 +57,7 @@ def register(subparsers, argv=()) -> None:
     p.add_argument("--weights", choices=("best", "last"), default="best", help="best validation or last checkpoint")
     p.add_argument("--export", metavar="PAGE.html", help="write one self-contained HTML file and exit (no server)")
     p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    add_device_flag(p)
     p.set_defaults(func=run)
 
 
@@ -73,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
                           f"{config['options'].get('task')!r} run")
     request = ExploreRequest(text=args.text, dataset=args.dataset, flag=getattr(args, "dataset_flag", "--dataset"),
                              examples=args.examples, max_tokens=args.max_tokens)
-    explorer = recipe.explorer(recipe.load(run_dir, args.weights), request)
+    explorer = recipe.explorer(load_on(recipe, run_dir, args.weights, args.device), request)
 
     if args.export:
         from rnnlab.explore.export import export_page

@@ -20,6 +20,7 @@ from rnnlab.recipes.options import add_flags, flag_values
 from rnnlab.recipes.recipe import Recipe
 from rnnlab.recipes.registry import commands, recipe_of
 from rnnlab.recipes.run_dir import RunDir
+from rnnlab.train.device import add_device_flag, load_on
 
 
 def _add_common(p: argparse.ArgumentParser, recipe: Recipe | None, inputs: str | None) -> None:
@@ -27,6 +28,7 @@ def _add_common(p: argparse.ArgumentParser, recipe: Recipe | None, inputs: str |
     if inputs:
         p.add_argument("inputs", nargs="*", metavar=inputs, help="inputs (default: lines of stdin)")
     p.add_argument("--weights", choices=("best", "last"), default="best", help="best validation or last checkpoint")
+    add_device_flag(p)
     if recipe is not None:
         add_flags(p, recipe.PredictOptions, switches=True)
     p.set_defaults(func=run, recipe=recipe, rest_into="inputs" if inputs else None)
@@ -54,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     options = recipe.PredictOptions(**flag_values(args, recipe.PredictOptions))
     given = getattr(args, "inputs", [])
     inputs = read_inputs(given, recipe.command or "predict") if recipe.inputs else given
-    trained = recipe.load(run_dir, args.weights)
+    trained = load_on(recipe, run_dir, args.weights, args.device)
     out = sys.stdout
     for chunk in recipe.predict(trained, inputs, options):
         out.write(chunk)

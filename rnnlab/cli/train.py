@@ -4,6 +4,10 @@ into a run directory.
 Options resolve in this order, later winning: the recipe's defaults, the task's preset,
 `--preset`, `--config`, flags. The task is read first (from `--task`, else the TOML file, else
 the preset, else lm-char) because it decides which options exist: `-h` lists that task's.
+
+Several processes: `torchrun --nproc-per-node N -m rnnlab train ...` (any machines, see
+docs/distributed.md), or `--nproc N`, which starts torchrun on this machine. Every process reads
+the data and builds the model; process 0 alone creates the run directory, prints and writes.
 """
 from __future__ import annotations
 
@@ -19,6 +23,9 @@ from rnnlab.recipes.options import add_flags, as_dict, check_layer, flags_given,
 from rnnlab.recipes.recipe import Recipe
 from rnnlab.recipes.registry import preset, preset_names, recipe_for, task_names
 from rnnlab.recipes.run_dir import RunDir
+from rnnlab.train import distributed
+from rnnlab.train.checkpoint import write_json
+from rnnlab.train.device import check_options
 from rnnlab.train.trainer import Trainer
 
 DEFAULT_TASK = "lm-char"
@@ -88,39 +95,86 @@ def register(subparsers, argv=()) -> None:
     p.add_argument("--out", metavar="RUN_DIR", help="run directory (default: runs/<task>-<cell>-<time>)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_nproc_flag(p, argv)
     add_option_flags(p, recipe, task)
     p.set_defaults(func=run, recipe=recipe, resolved_task=task)
+
+
+def add_nproc_flag(p: argparse.ArgumentParser, argv) -> None:
+    p.add_argument("--nproc", type=int, metavar="N", help="train with N processes on this machine (starts torchrun "
+                   "--standalone; on several machines run torchrun yourself, see docs/distributed.md)")
+    p.set_defaults(command_argv=list(argv))
+
+
+def relaunch(args: argparse.Namespace) -> int | None:
+    """With --nproc N > 1 (and not already under torchrun): this command as N processes, its status."""
+    if args.nproc is None:
+        return None
+    if args.nproc < 1:
+        raise ConfigError(f"--nproc must be >= 1, got {args.nproc}")
+    if args.nproc == 1 and not distributed.under_launcher():
+        return None
+    argv, _ = distributed.strip_nproc(args.command_argv)
+    if "--debug" in sys.argv[1:]:  # main() takes it off the command line it parses
+        argv = ["--debug", *argv]
+    return distributed.launch(args.nproc, argv)
+
+
+def record_processes(run_dir: RunDir, options, trainer: Trainer) -> None:
+    """State in config.json how many processes train the run and the global batch this makes."""
+    ctx, batch = trainer.ctx, getattr(options, "batch_size", None)
+    config = run_dir.load_config()
+    config["distributed"] = {"world_size": ctx.world_size, "backend": ctx.backend, "device": trainer.device.type,
+                             "batch_size_per_process": batch,
+                             "global_batch_size": None if batch is None else batch * ctx.world_size}
+    write_json(run_dir.config_path, config)
+    if ctx.active:
+        per = f": global batch {batch * ctx.world_size} = {ctx.world_size} x {batch} per process" if batch else ""
+        print(f"rnnlab: {ctx.world_size} processes ({ctx.backend} on {trainer.device.type}){per}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
     recipe = args.recipe
     options = recipe.options(given_options(args, recipe, args.resolved_task))  # validated before any data is read
+    check_options(options)  # a missing GPU is an error before the data is read
+    status = relaunch(args)
+    if status is not None:
+        return status
+    ctx = distributed.setup(options.device)
     cell = getattr(options, "cell", recipe.name)
-    out = args.out or f"runs/{options.task}-{cell}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    # every process must use process 0's default name (their clocks may tick between them)
+    out = distributed.broadcast(args.out or f"runs/{options.task}-{cell}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
     run_dir = RunDir(out)
     run_dir.check_new(args.overwrite)  # before the (slow) data loading
     check_writable(run_dir.path)
     prepared = recipe.prepare(options)
-    run_dir.create(as_dict(options), prepared.model.config(), prepared.data_info, overwrite=args.overwrite)
-    save_vocabs(run_dir, prepared.vocabs)
-    for line in recipe.describe(prepared, options).splitlines():
-        print(f"rnnlab: {line}", file=sys.stderr)
-    print(f"rnnlab: run directory {run_dir.path}", file=sys.stderr)
+    distributed.barrier()  # every process has checked --out before process 0 creates the run there
+    if ctx.is_main:
+        run_dir.create(as_dict(options), prepared.model.config(), prepared.data_info, overwrite=args.overwrite)
+        save_vocabs(run_dir, prepared.vocabs)
     trainer = Trainer(prepared.model, prepared.task, recipe.train_config(options), run_dir.path,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress)  # shards the task: describe the updates after this
+    if ctx.is_main:
+        for line in recipe.describe(prepared, options).splitlines():
+            print(f"rnnlab: {line}", file=sys.stderr)
+        print(f"rnnlab: run directory {run_dir.path}", file=sys.stderr)
+        record_processes(run_dir, options, trainer)
     return finish(trainer, prepared, run_dir, recipe)
 
 
 def finish(trainer: Trainer, prepared, run_dir: RunDir, recipe: Recipe) -> int:
     """Train, then report: test metrics with the best weights if the run is complete, else how to resume."""
     summary = trainer.fit()
+    if not trainer.ctx.is_main:  # process 0 reports, plots and tests
+        return 130 if summary["stopped"] == "interrupted" else 0
     _plot(run_dir)
     valid = summary["valid"]
     if valid:
         print(f"rnnlab: valid {recipe.format_metrics(valid)}", file=sys.stderr)
     if summary["stopped"] in ("interrupted", "max_steps", "max_time"):
+        nproc = f" --nproc {trainer.ctx.world_size}" if trainer.ctx.active else ""
         print(f"rnnlab: stopped ({summary['stopped']}) after {summary['step']} updates; "
-              f"continue with: rnnlab resume {run_dir.path}", file=sys.stderr)
+              f"continue with: rnnlab resume {run_dir.path}{nproc}", file=sys.stderr)
     elif "test" in prepared.task.splits:
         from rnnlab.train.checkpoint import load_weights
         load_weights(trainer.model, run_dir.weights("best"))

@@ -29,3 +29,18 @@ def batchify(ids: Tensor, batch_size: int) -> Tensor:
         raise DataError(f"corpus too short for batch_size {batch_size}: it has {n} tokens and needs at "
                         f"least {2 * batch_size} (2 per column); use a smaller batch size or more text")
     return ids[: length * batch_size].reshape(batch_size, length).t().contiguous()  # (L, B)
+
+
+def shard_streams(ids: Tensor, batch_size: int, rank: int, world_size: int) -> Tensor:
+    """Process `rank`'s (L, batch_size) streams when `world_size` processes read `ids` together.
+
+    Each process gets a contiguous stretch of the corpus and lays it out as its own `batch_size`
+    columns: together they are exactly the columns of `batchify(ids, batch_size * world_size)`,
+    rank r holding columns [r·B, (r+1)·B). Every column is still unbroken text, so the state
+    truncated BPTT carries from one window into the next belongs to the text that follows, and
+    W processes × B streams train exactly as one process × W·B streams."""
+    if not 0 <= rank < world_size:
+        raise ConfigError(f"rank must be in [0, {world_size}), got {rank}")
+    columns = batchify(ids, batch_size * world_size)  # checks ids and that each column has 2 tokens
+    length = columns.shape[0]
+    return batchify(ids[rank * batch_size * length:(rank + 1) * batch_size * length], batch_size)

@@ -106,6 +106,17 @@ class Recurrent(nn.Module):
         return handle
 
     def forward(self, x: Tensor, state: State | None = None, lengths: Tensor | None = None) -> tuple[Tensor, State]:
+        p = next(self.cell.parameters(), None)
+        if p is not None and isinstance(x, Tensor) and _autocast_on(x.device.type):
+            # mixed precision (--amp, rnnlab.train.device): the layers around the recurrence are
+            # autocast, the recurrence itself runs in its weights' dtype — its state is carried over
+            # many steps, where rounding to 8 bits of mantissa would compound, and its hand-derived
+            # BPTT kernels are float32/float64
+            with torch.autocast(x.device.type, enabled=False):
+                return self._forward(x.to(p.dtype), _cast(state, p.dtype), lengths)
+        return self._forward(x, state, lengths)
+
+    def _forward(self, x: Tensor, state: State | None = None, lengths: Tensor | None = None) -> tuple[Tensor, State]:
         name = f"Recurrent({type(self.cell).__name__})"
         if self.batch_first and isinstance(x, Tensor) and x.dim() == 3:
             x = x.transpose(0, 1)
@@ -175,3 +186,19 @@ class Recurrent(nn.Module):
 
     def extra_repr(self) -> str:
         return f"reverse={self.reverse}, batch_first={self.batch_first}, fused={self.fused!r}"
+
+
+def _autocast_on(device_type: str) -> bool:
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4: no device argument
+        return torch.is_autocast_cpu_enabled() if device_type == "cpu" else torch.is_autocast_enabled()
+
+
+def _cast(state, dtype):
+    """A carried state (a tensor or nested tuples of them) in `dtype`."""
+    if isinstance(state, Tensor):
+        return state.to(dtype) if state.is_floating_point() else state
+    if isinstance(state, tuple):
+        return tuple(_cast(s, dtype) for s in state)
+    return state

@@ -48,13 +48,14 @@ def generate(model, prime: Tensor, length: int, *, temperature: float = 1.0, top
     generator = None
     if seed is not None:
         generator = torch.Generator().manual_seed(seed)
+    device = next(model.parameters()).device
     try:
-        logits, state = model(prime.view(-1, 1), None)
+        logits, state = model(prime.view(-1, 1).to(device), None)
         last = logits[-1]
         for _ in range(length):
-            token = sample_next(last, temperature, top_k, generator)
+            token = sample_next(last.cpu(), temperature, top_k, generator)  # the generator draws on the CPU
             yield int(token)
-            logits, state = model(token.view(1, 1), state)
+            logits, state = model(token.view(1, 1).to(device), state)
             last = logits[-1]
     finally:
         model.train(was_training)

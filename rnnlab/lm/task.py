@@ -16,8 +16,9 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from rnnlab.cells._state import detach
-from rnnlab.data.batching import batchify
+from rnnlab.data.batching import batchify, shard_streams
 from rnnlab.errors import DataError
+from rnnlab.train.inference import model_device
 from rnnlab.train.tbptt import TruncatedBPTT
 from rnnlab.train.trainer import StepOutput
 
@@ -47,6 +48,12 @@ class LanguageModelTask:
         self.stream = batchify(splits["train"], batch_size)  # (L, B)
         self.windows = self.tbptt.windows(self.stream.shape[0] - 1)  # inputs [0, L-1), targets [1, L)
 
+    def shard(self, rank: int, world_size: int) -> None:
+        """Distributed training: this process reads its own contiguous stretch of the corpus as its
+        `batch_size` streams (columns [rank·B, (rank+1)·B) of the global W·B; see `shard_streams`)."""
+        self.stream = shard_streams(self.splits["train"], self.batch_size, rank, world_size)
+        self.windows = self.tbptt.windows(self.stream.shape[0] - 1)
+
     def num_batches(self) -> int:
         return len(self.windows)
 
@@ -54,6 +61,9 @@ class LanguageModelTask:
         return (self.stream.shape[0] - 1) * self.batch_size
 
     def train_step(self, model, epoch: int, index: int, carry) -> StepOutput:
+        device = model_device(model)
+        if self.stream.device != device:
+            self.stream = self.stream.to(device)
         stream, window = self.stream, self.windows[index]
 
         def run(a: int, b: int, state):
@@ -75,7 +85,7 @@ class LanguageModelTask:
 @torch.no_grad()
 def evaluate_stream(model, ids: Tensor, batch_size: int, level: str) -> dict[str, float]:
     """Mean next-token loss over `ids` laid out as `batch_size` streams, state carried throughout."""
-    stream = batchify(ids, batch_size)
+    stream = batchify(ids, batch_size).to(model_device(model))
     was_training = model.training
     model.eval()
     total, count, state = 0.0, 0, None

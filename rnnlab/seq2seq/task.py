@@ -168,7 +168,11 @@ class Seq2SeqTask:
         return out
 
     def num_batches(self) -> int:
-        return math.ceil(len(self.splits["train"]) / self.batch_size)
+        return self.shuffle.num_batches(self.batch_size)
+
+    def shard(self, rank: int, world_size: int) -> None:
+        """Distributed training: this process reads its part of each global batch."""
+        self.shuffle.shard(rank, world_size)
 
     def teacher_forcing_at(self, epoch: int, index: int) -> float:
         """ε for update `index` of `epoch` (1-based epochs): the schedule at the update count."""
@@ -192,7 +196,7 @@ class Seq2SeqTask:
 
     def train_step(self, model, epoch: int, index: int, carry) -> StepOutput:
         self._check_model(model)
-        order = self.epoch_order(epoch)[index * self.batch_size:(index + 1) * self.batch_size]
+        order = self.shuffle.batch(epoch, index, self.batch_size)
         train = self.splits["train"]
         src, lengths, tgt = self.batch([train[i] for i in order])
         device = next(model.parameters()).device

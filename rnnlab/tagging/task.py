@@ -67,7 +67,11 @@ class TaggingTask(TagLabels):
     # --- training ------------------------------------------------------------------------------
 
     def num_batches(self) -> int:
-        return -(-len(self.splits["train"]) // self.batch_size)
+        return self.shuffle.num_batches(self.batch_size)
+
+    def shard(self, rank: int, world_size: int) -> None:
+        """Distributed training: this process reads its part of each global batch."""
+        self.shuffle.shard(rank, world_size)
 
     def batch_examples(self, epoch: int, index: int) -> list[TaggedExample]:
         """The sentences of update `index` of `epoch` (a shuffle that depends on seed and epoch only)."""
@@ -95,9 +99,14 @@ class TaggingTask(TagLabels):
         tag_logits, intent_logits = model(words, tags)
         self.predictor(model).check_outputs(tag_logits, intent_logits)
         loss = self.tag_loss(model, tag_logits, tags, words.lengths, reduction="mean")
+        n_tags = int(self.scored(model, tags, words.lengths).sum())
+        terms = [(loss * n_tags, n_tags)]  # the loss is a sum of two means: processes weigh each by its count
         if intent_logits is not None and intents is not None:
-            loss = loss + F.cross_entropy(intent_logits, intents, ignore_index=IGNORE)
-        return StepOutput(loss, int(words.lengths.sum()))
+            intent_loss = F.cross_entropy(intent_logits, intents, ignore_index=IGNORE)
+            n_intents = int((intents != IGNORE).sum())
+            loss = loss + intent_loss
+            terms.append((intent_loss * n_intents, n_intents))
+        return StepOutput(loss, int(words.lengths.sum()), terms=tuple(terms))
 
     # --- evaluation and prediction ---------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, ClassVar, Iterable
 
 from rnnlab.errors import ConfigError
+from rnnlab.train.device import AMP, DEVICES
 from rnnlab.train.optim import OPTIMIZERS
 from rnnlab.train.schedule import SCHEDULES
 
@@ -117,6 +118,8 @@ class TrainConfig(Options):
     WHAT: ClassVar[str] = "training"
     # settings a resumed run may change: budgets only — anything else would make it a different run
     BUDGETS: ClassVar[tuple[str, ...]] = ("epochs", "max_steps", "max_time", "checkpoint_every", "early_stopping")
+    # --- devices (rnnlab.train.device): where it runs may change on resume, checkpoints are device-free
+    MAY_CHANGE: ClassVar[tuple[str, ...]] = BUDGETS + ("device",)
 
     epochs: int = option(2, "passes over the training data", min=1)
     optimizer: str = option("adam", "sgd, adam or adamw", choices=OPTIMIZERS)
@@ -135,6 +138,10 @@ class TrainConfig(Options):
     checkpoint_every: int = option(0, "also checkpoint every N updates (0: at epoch ends)", min=0)
     log_every: int = option(50, "updates per line of metrics.jsonl", min=1)
     seed: int = option(0, "random seed (initialisation, dropout)")
+    # --- devices and precision (rnnlab.train.device) ---
+    device: str = option("auto", "cpu, cuda (this process's GPU) or auto (cuda when there is a GPU)", choices=DEVICES)
+    amp: str = option("off", "mixed precision: off, bf16 or fp16 (fp16 with loss scaling, CUDA only)", choices=AMP)
+    # --- end devices ---
 
     def check(self) -> None:
         super().check()
