@@ -70,7 +70,7 @@ class ElmanScan(torch.autograd.Function):
         # one buffer: dA[t] collects ∂L/∂h_t (from y_t, then from step t+1) and is then turned,
         # in place, into ∂L/∂a_t (= ∂L/∂X_t)
         dA = incoming_gradient(dY, dh_T, mask)  # ∂L/∂h_t = m_t ∂L/∂y_t (+ ∂L/∂h_T at t = T)
-        dh0 = torch.zeros_like(h0)
+        dh0 = torch.zeros_like(h0, memory_format=torch.contiguous_format)
         ops = kernels(dA)
         if ops is not None:  # the loop below, compiled
             ops.elman_backward(dA, dh0, Hs, mask, W_hh.contiguous(), activation_code(ctx.activation))

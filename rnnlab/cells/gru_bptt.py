@@ -92,7 +92,7 @@ class GRUResetAfter(torch.autograd.Function):
         T, B, H3 = G.shape
         Hs = G.new_empty(T, B, H3 // 3)  # h_t: the state after each step (and the output where there is no mask)
         N = G.new_empty(T, B, H3 // 3)  # n
-        ops = kernels(G)
+        ops = kernels(G, H3 if g_hh is not None else None)
         if ops is not None:  # the loop of reset_after_loop, compiled (rnn_kernels.cpp)
             stats = (G.new_empty(T, B, H3), G.new_empty(T, B, 1)) if g_hh is not None else (None, None)  # û, rstd
             ops.gru_ra_forward(G, Hs, N, h0, mask, U, b_hh, g_hh, *stats, eps)
@@ -129,8 +129,8 @@ class GRUResetAfter(torch.autograd.Function):
         dV = new(T, B, H3) if ln else dG  # ∂L/∂(U h_{t-1})
         # ∂L/∂h_t, completed by step t+1 before step t reads it; step t then leaves ∂L/∂a_n in its place
         dH = incoming_gradient(dY, dh_T, mask)
-        dh0 = torch.zeros_like(h0)
-        ops = kernels(G)
+        dh0 = torch.zeros_like(h0, memory_format=torch.contiguous_format)
+        ops = kernels(G, H3 if ln else None)
         if ops is not None:  # the loop of reset_after_backward_loop, compiled (rnn_kernels.cpp)
             ops.gru_ra_backward(dG, dV, dH, dh0, G, N, Hs, h0, mask, U, g_hh, Vhat, Vrstd)
         else:
@@ -214,7 +214,7 @@ class GRUResetBefore(torch.autograd.Function):
         new = lambda *shape: A.new_empty(shape)
         Hs = new(T, B, H)  # h_t: the state after each step (and the output where there is no mask)
         RH = new(T, B, H)  # r ⊙ h_{t-1}, what U_n sees
-        ops = kernels(A)
+        ops = kernels(A, H if g_hn is not None else 2 * H if g_hh is not None else None)
         if ops is not None:  # the loop of reset_before_loop, compiled (rnn_kernels.cpp)
             stats_rz = (new(T, B, 2 * H), new(T, B, 1)) if g_hh is not None else (None, None)  # û_rz, rstd
             stats_n = (new(T, B, H), new(T, B, 1)) if g_hn is not None else (None, None)  # û_n, rstd
@@ -251,8 +251,8 @@ class GRUResetBefore(torch.autograd.Function):
         dA = new(T, B, H3)  # ∂L/∂a_r, ∂L/∂a_z, ∂L/∂a_n (= ∂L/∂X_t = ∂L/∂u)
         dV = new(T, B, H3) if ln else dA  # ∂L/∂(U_rz h_{t-1}), ∂L/∂(U_n (r ⊙ h_{t-1}))
         dH = incoming_gradient(dY, dh_T, mask)  # ∂L/∂h_t, completed by step t+1 before step t reads it
-        dh0 = torch.zeros_like(h0)
-        ops = kernels(A)
+        dh0 = torch.zeros_like(h0, memory_format=torch.contiguous_format)
+        ops = kernels(A, H if ln else None)
         stats = (Vhat, Vrstd, Nhat, Nrstd)
         if ops is not None:  # the loop of reset_before_backward_loop, compiled (rnn_kernels.cpp)
             ops.gru_rb_backward(dA, dV, dH, dh0, A, Hs, h0, mask, U, g_hh, g_hn, *stats)

@@ -56,7 +56,7 @@ class LSTMScan(torch.autograd.Function):
         Hs[0], Cs[0] = h0, c0
         S = new(T, B, H)  # s = ψ(n)
         K = new(T, B, H) if proj else None  # k = o ⊙ s, what W_hr sees
-        ops = kernels(A)
+        ops = kernels(A, H if g_c is not None else 4 * H if g_hh is not None else None)
         if ops is not None:  # the loop of lstm_forward_loop, compiled (rnn_kernels.cpp)
             stats_hh = (new(T, B, 4 * H), new(T, B, 1)) if g_hh is not None else (None, None)  # û, rstd
             stats_c = (new(T, B, H), new(T, B, 1)) if g_c is not None else (None, None)  # n̂, rstd
@@ -114,7 +114,7 @@ class LSTMScan(torch.autograd.Function):
         dN = new(T, B, H) if ln_c else None  # ∂L/∂n, kept for ∂L/∂γ_c and ∂L/∂β_c
         # ∂L/∂h_t, ∂L/∂c_t: what the steps after t send back
         dh, dc = (v.clone(memory_format=torch.contiguous_format) for v in (dh_T, dc_T))
-        ops = kernels(A)
+        ops = kernels(A, H if ln_c else 4 * H if ln_hh else None)
         stats = (Uhat, Urstd, Nhat, Nrstd)
         if ops is not None:  # the loop of lstm_backward_loop, compiled (rnn_kernels.cpp)
             phi, psi = (activation_code(name) for name in ctx.options[:2])

@@ -57,13 +57,29 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t
   if (beta == 0) at::mm_out(c, a, b); else c.mul_(beta).addmm_(a, b);
 }
 
+// The recurrent matrix as the right operand of every step's product, C (M, N) = A (M, K) op(W) + β C.
+// (MKL's packed GEMM, cblas_sgemm_pack once per sequence, was tried here: no gain at (B, H) =
+// (16, 128) or (32, 256), the steps' products already run at the sgemm rate of a plain call.)
+template <typename T>
+struct StepMatrix {
+  bool tw;
+  int64_t M, N, K, ldw;
+  const T* W;
+  StepMatrix(bool tw, int64_t M, int64_t N, int64_t K, const T* W, int64_t ldw)
+      : tw(tw), M(M), N(N), K(K), ldw(ldw), W(W) {}
+  void operator()(const T* A, int64_t lda, T beta, T* C, int64_t ldc) const {
+    gemm<T>(false, tw, M, N, K, A, lda, W, ldw, beta, C, ldc);
+  }
+};
+
 // ---------------------------------------------------------------------------------------------
 // Activations. float: polynomial exp (Cephes expf, ~1 ulp) written so GCC vectorises the loops
 // (round-to-nearest through the 1.5·2²³ trick instead of floor); tanh as Cephes tanhf (odd
 // polynomial below 0.625, 1 - 2/(e^{2|x|} + 1) above), both branches computed and selected.
 // double: libm (only gradchecks and references use float64; its speed is not a goal).
 static inline float exp_f(float x) {
-  x = std::fmin(std::fmax(x, -87.3f), 88.3f);
+  x = x < -87.3f ? -87.3f : x;  // (selects, not fmin/fmax: those keep GCC from vectorising)
+  x = x > 88.3f ? 88.3f : x;
   const float r = x * 1.44269504088896341f + 12582912.0f;  // round(x / ln 2) in the low mantissa bits
   const int32_t n = __builtin_bit_cast(int32_t, r) - 0x4B400000;
   const float fx = r - 12582912.0f;
@@ -80,14 +96,14 @@ static inline float exp_f(float x) {
 }
 static inline float sigmoid_f(float x) { return 1.0f / (1.0f + exp_f(-x)); }
 static inline float tanh_f(float x) {
-  const float ax = std::fabs(x);
+  const float ax = x < 0 ? -x : x;
   const float big = 1.0f - 2.0f / (exp_f(2.0f * ax) + 1.0f);
   const float z = x * x;
   const float small =
       ((((-5.70498872745E-3f * z + 2.06390887954E-2f) * z - 5.37397155531E-2f) * z + 1.33314422036E-1f) * z -
        3.33332819422E-1f) * z * ax + ax;
   const float t = ax > 0.625f ? big : small;
-  return std::copysign(t, x);
+  return x < 0 ? -t : t;
 }
 static inline float sig(float x) { return sigmoid_f(x); }
 static inline double sig(double x) { return 1.0 / (1.0 + std::exp(-x)); }
@@ -190,10 +206,11 @@ void elman_forward_impl(Tensor& Hs, const Tensor& h0, opt mask, const Tensor& W,
   const int64_t Tn = Hs.size(0), B = Hs.size(1), H = Hs.size(2);
   T* hs = Hs.data_ptr<T>();
   const T *w = W.data_ptr<T>(), *m = ptr<T>(mask);
+  const StepMatrix<T> Wm(true, B, H, H, w, H);
   for (int64_t t = 0; t < Tn; ++t) {
     const T* h = t ? hs + (t - 1) * B * H : h0.data_ptr<T>();
     T* a = hs + t * B * H;
-    gemm<T>(false, true, B, H, H, h, H, w, H, T(1), a, H);  // a_t = X_t + h_{t-1} W_hhᵀ
+    Wm(h, H, T(1), a, H);  // a_t = X_t + h_{t-1} W_hhᵀ
     act_<T>(act, a, B * H);                                 // h̃_t = f(a_t)
     if (m)
       for (int64_t b = 0; b < B; ++b)
@@ -207,6 +224,7 @@ void elman_backward_impl(Tensor& dA, Tensor& dh0, const Tensor& Hs, opt mask, co
   const int64_t Tn = dA.size(0), B = dA.size(1), H = dA.size(2);
   T* da_all = dA.data_ptr<T>();
   const T *hs = Hs.data_ptr<T>(), *w = W.data_ptr<T>(), *m = ptr<T>(mask);
+  const StepMatrix<T> Wm(false, B, H, H, w, H);
   for (int64_t t = Tn - 1; t >= 0; --t) {
     T* da = da_all + t * B * H;
     T* dprev = t ? da_all + (t - 1) * B * H : dh0.data_ptr<T>();
@@ -219,7 +237,7 @@ void elman_backward_impl(Tensor& dA, Tensor& dh0, const Tensor& Hs, opt mask, co
         }
       }
     mul_dact<T>(act, da, da, hs + t * B * H, B * H);          // ∂L/∂a_t = ∂L/∂h̃_t ⊙ f'(a_t)
-    gemm<T>(false, false, B, H, H, da, H, w, H, T(1), dprev, H);  // ∂L/∂h_{t-1} += ∂L/∂a_t W_hh
+    Wm(da, H, T(1), dprev, H);  // ∂L/∂h_{t-1} += ∂L/∂a_t W_hh
   }
 }
 
@@ -235,9 +253,10 @@ void gru_ra_forward_impl(Tensor& G, Tensor& Hs, Tensor& N, const Tensor& h0, opt
   T *vh = mptr<T>(Vhat), *vr = mptr<T>(Vrstd);
   std::vector<T> u_buf(B * H3);
   T* u = u_buf.data();
+  const StepMatrix<T> Um(true, B, H3, H, u_w, H);
   for (int64_t t = 0; t < Tn; ++t) {
     const T* h = t ? hs + (t - 1) * B * H : h0.data_ptr<T>();
-    gemm<T>(false, true, B, H3, H, h, H, u_w, H, T(0), u, H3);  // U h_{t-1}
+    Um(h, H, T(0), u, H3);  // U h_{t-1}
     for (int64_t b = 0; b < B; ++b) {
       T* ub = u + b * H3;
       T* gb = g_all + (t * B + b) * H3;
@@ -270,6 +289,7 @@ void gru_ra_backward_impl(Tensor& dG, Tensor& dV, Tensor& dH, Tensor& dh0, const
   T *dg_all = dG.data_ptr<T>(), *dv_all = dV.data_ptr<T>(), *dh_all = dH.data_ptr<T>();
   const T *g_all = G.data_ptr<T>(), *ns = N.data_ptr<T>(), *hs = Hs.data_ptr<T>(), *u_w = U.data_ptr<T>();
   const T *m = ptr<T>(mask), *gain = ptr<T>(g_hh), *vh = ptr<T>(Vhat), *vr = ptr<T>(Vrstd);
+  const StepMatrix<T> Um(false, B, H, H3, u_w, H);
   for (int64_t t = Tn - 1; t >= 0; --t) {
     const T* hprev = t ? hs + (t - 1) * B * H : h0.data_ptr<T>();
     T* dprev = t ? dh_all + (t - 1) * B * H : dh0.data_ptr<T>();
@@ -303,7 +323,7 @@ void gru_ra_backward_impl(Tensor& dG, Tensor& dV, Tensor& dH, Tensor& dh0, const
         normalize_backward_row<T>(dv, vh + (t * B + b) * H3, vr[t * B + b], H3);
       }
     }
-    gemm<T>(false, false, B, H, H3, dv_all + t * B * H3, H3, u_w, H, T(1), dprev, H);  // ∂L/∂h_{t-1} += ∂L/∂(U h) U
+    Um(dv_all + t * B * H3, H3, T(1), dprev, H);  // ∂L/∂h_{t-1} += ∂L/∂(U h) U
   }
 }
 
@@ -319,20 +339,21 @@ void gru_rb_forward_impl(Tensor& A, Tensor& Hs, Tensor& RH, const Tensor& h0, op
   T *vh = mptr<T>(Vhat), *vr = mptr<T>(Vrstd), *nh = mptr<T>(Nhat), *nr = mptr<T>(Nrstd);
   const T* u_n = u_w + 2 * H * H;
   std::vector<T> v_buf(ghh ? B * 2 * H : 0), w_buf(ghn ? B * H : 0);
+  const StepMatrix<T> Urz(true, B, 2 * H, H, u_w, H), Un(true, B, H, H, u_n, H);
   for (int64_t t = 0; t < Tn; ++t) {
     const T* h = t ? hs + (t - 1) * B * H : h0.data_ptr<T>();
     T* a = a_all + t * B * H3;
     T* rh = rh_all + t * B * H;
     if (ghh) {  // a_rz = X_rz + γ_hh ⊙ normalize(U_rz h_{t-1})
       T* v = v_buf.data();
-      gemm<T>(false, true, B, 2 * H, H, h, H, u_w, H, T(0), v, 2 * H);
+      Urz(h, H, T(0), v, 2 * H);
       for (int64_t b = 0; b < B; ++b) {
         T* vhb = vh + (t * B + b) * 2 * H;
         normalize_row<T>(v + b * 2 * H, vhb, vr + t * B + b, 2 * H, eps_hh);
         for (int64_t j = 0; j < 2 * H; ++j) a[b * H3 + j] += ghh[j] * vhb[j];
       }
     } else {
-      gemm<T>(false, true, B, 2 * H, H, h, H, u_w, H, T(1), a, H3);  // a_rz = X_rz + U_rz h_{t-1}
+      Urz(h, H, T(1), a, H3);  // a_rz = X_rz + U_rz h_{t-1}
     }
     for (int64_t b = 0; b < B; ++b) {
       T* ab = a + b * H3;
@@ -341,14 +362,14 @@ void gru_rb_forward_impl(Tensor& A, Tensor& Hs, Tensor& RH, const Tensor& h0, op
     }
     if (ghn) {  // a_n = X_n + γ_hn ⊙ normalize(U_n (r ⊙ h_{t-1}))
       T* w = w_buf.data();
-      gemm<T>(false, true, B, H, H, rh, H, u_n, H, T(0), w, H);
+      Un(rh, H, T(0), w, H);
       for (int64_t b = 0; b < B; ++b) {
         T* nhb = nh + (t * B + b) * H;
         normalize_row<T>(w + b * H, nhb, nr + t * B + b, H, eps_hn);
         for (int64_t j = 0; j < H; ++j) a[b * H3 + 2 * H + j] += ghn[j] * nhb[j];
       }
     } else {
-      gemm<T>(false, true, B, H, H, rh, H, u_n, H, T(1), a + 2 * H, H3);  // a_n = X_n + U_n (r ⊙ h_{t-1})
+      Un(rh, H, T(1), a + 2 * H, H3);  // a_n = X_n + U_n (r ⊙ h_{t-1})
     }
     for (int64_t b = 0; b < B; ++b) {
       T* ab = a + b * H3;
@@ -375,6 +396,7 @@ void gru_rb_backward_impl(Tensor& dA, Tensor& dV, Tensor& dH, Tensor& dh0, const
   const T* u_n = u_w + 2 * H * H;
   std::vector<T> drh_buf(B * H);
   T* drh = drh_buf.data();
+  const StepMatrix<T> Urz(false, B, H, 2 * H, u_w, H), Un(false, B, H, H, u_n, H);
   for (int64_t t = Tn - 1; t >= 0; --t) {
     const T* hprev = t ? hs + (t - 1) * B * H : h0.data_ptr<T>();
     T* dprev = t ? dh_all + (t - 1) * B * H : dh0.data_ptr<T>();
@@ -405,7 +427,7 @@ void gru_rb_backward_impl(Tensor& dA, Tensor& dV, Tensor& dH, Tensor& dh0, const
       }
     }
     // ∂L/∂(r ⊙ h) = ∂L/∂(U_n rh) U_n
-    gemm<T>(false, false, B, H, H, dv_all + t * B * H3 + 2 * H, H3, u_n, H, T(0), drh, H);
+    Un(dv_all + t * B * H3 + 2 * H, H3, T(0), drh, H);
     for (int64_t b = 0; b < B; ++b) {
       const T* ab = a_all + (t * B + b) * H3;
       const T *r = ab, *hp = hprev + b * H, *dq = drh + b * H;
@@ -421,7 +443,7 @@ void gru_rb_backward_impl(Tensor& dA, Tensor& dV, Tensor& dH, Tensor& dh0, const
         normalize_backward_row<T>(dv, vh + (t * B + b) * 2 * H, vr[t * B + b], 2 * H);
       }
     }
-    gemm<T>(false, false, B, H, 2 * H, dv_all + t * B * H3, H3, u_w, H, T(1), dprev, H);  // += ∂L/∂(U_rz h) U_rz
+    Urz(dv_all + t * B * H3, H3, T(1), dprev, H);  // += ∂L/∂(U_rz h) U_rz
   }
 }
 
@@ -439,19 +461,20 @@ void lstm_forward_impl(Tensor& A, Tensor& Hs, Tensor& Cs, Tensor& S, opt K, opt 
   const T *u_w = U.data_ptr<T>(), *m = ptr<T>(mask), *pi = ptr<T>(p_i), *pf = ptr<T>(p_f), *po = ptr<T>(p_o);
   const T *ghh = ptr<T>(g_hh), *gc = ptr<T>(g_c), *bc = ptr<T>(b_c), *whr = ptr<T>(W_hr);
   std::vector<T> v_buf(ghh ? B * H4 : 0);
+  const StepMatrix<T> Um(true, B, H4, R, u_w, R), Wr(true, whr ? B : 0, R, H, whr, H);
   for (int64_t t = 0; t < Tn; ++t) {
     const T *h = hs + t * B * R;
     T* a = a_all + t * B * H4;
     if (ghh) {  // a = X + γ_hh ⊙ û, û = normalize(U h_{t-1})
       T* v = v_buf.data();
-      gemm<T>(false, true, B, H4, R, h, R, u_w, R, T(0), v, H4);
+      Um(h, R, T(0), v, H4);
       for (int64_t b = 0; b < B; ++b) {
         T* uhb = uh + (t * B + b) * H4;
         normalize_row<T>(v + b * H4, uhb, ur + t * B + b, H4, eps_hh);
         for (int64_t j = 0; j < H4; ++j) a[b * H4 + j] += ghh[j] * uhb[j];
       }
     } else {
-      gemm<T>(false, true, B, H4, R, h, R, u_w, R, T(1), a, H4);  // a = X + U h_{t-1}
+      Um(h, R, T(1), a, H4);  // a = X + U h_{t-1}
     }
     for (int64_t b = 0; b < B; ++b) {
       T *ab = a + b * H4, *i = ab, *f = ab + H, *g = ab + 2 * H, *o = ab + 3 * H;
@@ -480,7 +503,7 @@ void lstm_forward_impl(Tensor& A, Tensor& Hs, Tensor& Cs, Tensor& S, opt K, opt 
       for (int64_t j = 0; j < H; ++j) k[j] = o[j] * s[j];  // k = o ⊙ s (= h̃ without proj)
     }
     T* hn = hs + (t + 1) * B * R;
-    if (whr) gemm<T>(false, true, B, R, H, k_all + t * B * H, H, whr, H, T(0), hn, R);  // h̃ = W_hr k
+    if (whr) Wr(k_all + t * B * H, H, T(0), hn, R);  // h̃ = W_hr k
     if (m)
       for (int64_t b = 0; b < B; ++b)
         if (m[t * B + b] == 0) {  // a padded step keeps the old state
@@ -506,6 +529,7 @@ void lstm_backward_impl(Tensor& dA, Tensor& dUh, opt dHt, opt dN, Tensor& dh_t, 
           *nh = ptr<T>(Nhat), *nr = ptr<T>(Nrstd);
   std::vector<T> dht_buf(whr ? 0 : B * R), dk_buf(whr ? B * H : 0), dct_buf(m ? B * H : 0), tmp_buf(H);
   T* tmp = tmp_buf.data();
+  const StepMatrix<T> Um(false, B, R, H4, u_w, R), Wr(false, whr ? B : 0, H, R, whr, H);
   for (int64_t t = Tn - 1; t >= 0; --t) {
     T* dht = whr ? dht_all + t * B * R : dht_buf.data();
     for (int64_t b = 0; b < B; ++b)
@@ -526,7 +550,7 @@ void lstm_backward_impl(Tensor& dA, Tensor& dUh, opt dHt, opt dN, Tensor& dh_t, 
     T* dk = dht;
     if (whr) {
       dk = dk_buf.data();
-      gemm<T>(false, false, B, H, R, dht, R, whr, H, T(0), dk, H);  // ∂L/∂k = ∂L/∂h̃ W_hr
+      Wr(dht, R, T(0), dk, H);  // ∂L/∂k = ∂L/∂h̃ W_hr
     }
     for (int64_t b = 0; b < B; ++b) {
       const T* ab = a_all + (t * B + b) * H4;
@@ -566,7 +590,7 @@ void lstm_backward_impl(Tensor& dA, Tensor& dUh, opt dHt, opt dN, Tensor& dh_t, 
       }
     }
     // ∂L/∂h_{t-1} (+)= ∂L/∂(U h_{t-1}) U
-    gemm<T>(false, false, B, R, H4, duh_all + t * B * H4, H4, u_w, R, m ? T(1) : T(0), dh, R);
+    Um(duh_all + t * B * H4, H4, m ? T(1) : T(0), dh, R);
   }
 }
 
