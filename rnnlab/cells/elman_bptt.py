@@ -31,7 +31,7 @@ from torch import Tensor
 from rnnlab.cells._compiled import activation_code, kernels
 from rnnlab.cells._bptt import (
     incoming_gradient, input_part, input_part_backward, mask_backward_, masked_outputs, needs_recompute, per_step,
-    recomputed_backward, reference_input_part, reference_select, step_masks, weight_gradient,
+    recomputed_backward, reference_input_part, reference_select, run_scan, step_masks, weight_gradient,
 )
 from rnnlab.cells.activations import ACTIVATIONS
 
@@ -118,4 +118,4 @@ def elman_forward_loop(Hs: Tensor, h0: Tensor, mask: Tensor | None, W_hh: Tensor
 def elman_scan(cell, x: Tensor, h0: Tensor, mask: Tensor | None):
     """Whole-sequence Elman RNN with the hand-derived BPTT; the contract of `Recurrent._scan`."""
     bias = cell.bias_ih + cell.bias_hh if cell.bias_ih is not None else None  # b_hh only shifts a_t
-    return ElmanScan.apply(x, cell.weight_ih, bias, h0, mask, cell.weight_hh, cell.activation)
+    return run_scan(ElmanScan, x, cell.weight_ih, bias, h0, mask, cell.weight_hh, cell.activation)

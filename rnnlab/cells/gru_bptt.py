@@ -41,7 +41,7 @@ from rnnlab.cells._compiled import kernels
 from rnnlab.cells._bptt import (
     LayerNormStats, diagonal_gradient, incoming_gradient, input_part, input_part_backward, mask_backward_,
     masked_outputs, matrix_gradient, needs_recompute, normalize_backward, per_step, recomputed_backward,
-    reference_input_part, reference_select, saved_stats, step_masks, weight_gradient,
+    reference_input_part, reference_select, run_scan, saved_stats, step_masks, weight_gradient,
 )
 from rnnlab.cells.activations import ACTIVATIONS
 
@@ -345,9 +345,9 @@ def gru_scan(cell, x: Tensor, h0: Tensor, mask: Tensor | None):
         x, W_ih = cell.ln_ih(F.linear(x, W_ih)), None  # LN_ih(W x); the kernel adds b_ih
     if cell.reset_after:
         g_hh, eps = (cell.ln_hh.weight, cell.ln_hh.eps) if cell.layer_norm else (None, 0.0)
-        return GRUResetAfter.apply(x, W_ih, b_ih, h0, mask, cell.weight_hh, cell.bias_hh, g_hh, eps)
+        return run_scan(GRUResetAfter, x, W_ih, b_ih, h0, mask, cell.weight_hh, cell.bias_hh, g_hh, eps)
     if cell.layer_norm:
         ln = (cell.ln_hh.weight, cell.ln_hn.weight, cell.ln_hh.eps, cell.ln_hn.eps)
     else:
         ln = (None, None, 0.0, 0.0)
-    return GRUResetBefore.apply(x, W_ih, b_ih, h0, mask, cell.weight_hh, *ln)
+    return run_scan(GRUResetBefore, x, W_ih, b_ih, h0, mask, cell.weight_hh, *ln)

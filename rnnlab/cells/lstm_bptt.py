@@ -32,7 +32,7 @@ from rnnlab.cells._compiled import activation_code, kernels
 from rnnlab.cells._bptt import (
     LayerNormStats, diagonal_gradient, input_part, input_part_backward, masked_outputs, matrix_gradient,
     needs_recompute, normalize_backward, per_step, recomputed_backward, reference_input_part, reference_select,
-    saved_stats, step_masks,
+    run_scan, saved_stats, step_masks,
 )
 from rnnlab.cells.activations import ACTIVATIONS
 
@@ -267,7 +267,7 @@ def lstm_scan(cell, x: Tensor, state: tuple[Tensor, Tensor], mask: Tensor | None
     eps = (cell.ln_hh.eps, cell.ln_c.eps) if cell.layer_norm else (0.0, 0.0)
     options = (cell.candidate_activation, cell.state_activation, *eps)
     h0, c0 = state
-    y, h, c = LSTMScan.apply(x, W_ih, b, h0, c0, mask, cell.weight_hh, *peep, *ln, cell.weight_hr, options)
+    y, h, c = run_scan(LSTMScan, x, W_ih, b, h0, c0, mask, cell.weight_hh, *peep, *ln, cell.weight_hr, options)
     return y, (h, c)
 
 

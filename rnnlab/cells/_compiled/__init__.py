@@ -49,9 +49,14 @@ def build():
 
     flags = cflags()
     key = hashlib.sha1(SOURCE.read_bytes() + " ".join(flags).encode() + torch.__version__.encode()).hexdigest()[:12]
-    cpp_extension.load(
-        name=f"rnnlab_rnn_{key}", sources=[str(SOURCE)], extra_cflags=flags, is_python_module=False, verbose=False
-    )
+    name = f"rnnlab_rnn_{key}"
+    try:  # say why the first run pauses (a cold build takes ~30-60 s on a busy 2-core machine)
+        built = (Path(cpp_extension._get_build_directory(name, False)) / f"{name}.so").exists()
+    except Exception:
+        built = True
+    if not built:
+        print("rnnlab: building the compiled RNN kernels (once; cached afterwards)", file=sys.stderr, flush=True)
+    cpp_extension.load(name=name, sources=[str(SOURCE)], extra_cflags=flags, is_python_module=False, verbose=False)
     return torch.ops.rnnlab_rnn
 
 
