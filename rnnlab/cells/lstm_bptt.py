@@ -274,18 +274,22 @@ def lstm_scan(cell, x: Tensor, state: tuple[Tensor, Tensor], mask: Tensor | None
 def use_torch_kernel(cell, x: Tensor, mask: Tensor | None) -> bool:
     """torch's own kernel wins where oneDNN (CPU, float32) or cuDNN runs it: plain cell, no proj, no mask.
 
-    Training step (forward + backward) of the plain cell in ms, float32, 1 thread on a 2-core CPU
-    shared with other jobs (medians of 7 steps, 3 for the largest shape; runs vary by ±15%):
+    Training step (forward + backward) of the plain cell, float32, 1 thread, CPU time on a 2-core
+    machine shared with other jobs (bench/rnn_speed.py --clock cpu, medians of 7; docs/speed.md),
+    ms: rnnlab's compiled kernel / torch.nn.LSTM (oneDNN) in the same run:
 
-        (T, B, D, H)          hand-derived  torch kernel  torch.nn.LSTM  autograd loop
-        (100, 32, 64, 256)            127           114            112            160
-        (200, 16, 32, 128)             60            30             30            122
-        (50, 128, 512, 1024)         3595          3275           3314           4095
+        (T, B, D, H)          compiled   oneDNN
+        (200, 16, 32, 128)       27.5     21.5     oneDNN at 84 % of the sgemm rate; ours 66 %
+        (100, 32, 64, 256)       88.7     90.1     a tie
+        (200, 1, 32, 128)         4.1      3.2
+        (100, 1, 64, 256)         7.5      5.9
+        (50, 1, 512, 1024)      115.1    112.4     a tie
 
-    so this kernel runs every plain unmasked float32 cell. Elsewhere torch falls back to its generic
-    kernel, which lost to the hand-derived path: proj_size H/2 at (100, 32, 64, 256) 106 vs 94 ms and
-    at (200, 16, 32, 128) 61 vs 45 ms; a mask (packed sequence) 422 vs 118 and 149 vs 58 ms; float64
-    at (200, 16, 32, 128) 134 vs 123 ms. CUDA (cuDNN) was not measured here.
+    so oneDNN keeps every plain unmasked float32 cell at every size measured (the large batch
+    size class: docs/speed.md). Elsewhere torch falls back to its generic kernel, which loses to
+    the hand-derived path (proj_size, a mask — torch's packed path —, float64: measured before
+    the compiled loops, when even the Python path won: proj H/2 at (100, 32, 64, 256) 106 vs 94 ms,
+    a mask 422 vs 118 ms). CUDA (cuDNN) was not measured here.
     """
     if not cell.is_torch_lstm or cell.proj_size or mask is not None:
         return False
