@@ -279,17 +279,18 @@ def use_torch_kernel(cell, x: Tensor, mask: Tensor | None) -> bool:
     ms: rnnlab's compiled kernel / torch.nn.LSTM (oneDNN) in the same run:
 
         (T, B, D, H)          compiled   oneDNN
-        (200, 16, 32, 128)       27.5     21.5     oneDNN at 84 % of the sgemm rate; ours 66 %
-        (100, 32, 64, 256)       88.7     90.1     a tie
-        (200, 1, 32, 128)         4.1      3.2
-        (100, 1, 64, 256)         7.5      5.9
-        (50, 1, 512, 1024)      115.1    112.4     a tie
+        (200, 16, 32, 128)       27.1     22.0     oneDNN at 82 % of the sgemm rate; ours 66 %
+        (100, 32, 64, 256)       86.9     88.6     a tie
+        (50, 128, 512, 1024)     3153     2550
+        (200, 1, 32, 128)        3.74     3.05
+        (100, 1, 64, 256)        7.36     5.48
+        (50, 1, 512, 1024)       89.5    109.7     1.11×, 0.98×, 1.23× in three runs: noise here
 
-    so oneDNN keeps every plain unmasked float32 cell at every size measured (the large batch
-    size class: docs/speed.md). Elsewhere torch falls back to its generic kernel, which loses to
-    the hand-derived path (proj_size, a mask — torch's packed path —, float64: measured before
-    the compiled loops, when even the Python path won: proj H/2 at (100, 32, 64, 256) 106 vs 94 ms,
-    a mask 422 vs 118 ms). CUDA (cuDNN) was not measured here.
+    so oneDNN keeps every plain unmasked float32 cell at every size measured (docs/speed.md).
+    Elsewhere torch falls back to its generic kernel, which loses to the hand-derived path
+    (proj_size, a mask — torch's packed path —, float64: measured before the compiled loops, when
+    even the Python loops won: proj H/2 at (100, 32, 64, 256) 106 vs 94 ms, a mask 422 vs 118 ms).
+    CUDA (cuDNN) was not measured here.
     """
     if not cell.is_torch_lstm or cell.proj_size or mask is not None:
         return False
