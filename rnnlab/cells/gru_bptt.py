@@ -37,10 +37,11 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from rnnlab.cells._compiled import kernels
 from rnnlab.cells._bptt import (
     LayerNormStats, diagonal_gradient, incoming_gradient, input_part, input_part_backward, mask_backward_,
     masked_outputs, matrix_gradient, needs_recompute, normalize_backward, per_step, recomputed_backward,
-    reference_input_part, reference_select, saved_stats, step_masks, weight_gradient,
+    reference_input_part, reference_select, run_scan, saved_stats, step_masks, weight_gradient,
 )
 from rnnlab.cells.activations import ACTIVATIONS
 
@@ -89,28 +90,15 @@ class GRUResetAfter(torch.autograd.Function):
     def forward(ctx, x, W_ih, b_ih, h0, mask, U, b_hh, g_hh, eps):
         G = input_part(x, W_ih, b_ih)  # X; step t turns [X_rz, X_n] into [r, z, u_n]
         T, B, H3 = G.shape
-        H = H3 // 3
-        new = lambda *shape: G.new_empty(shape)
-        Hs = new(T, B, H)  # h_t: the state after each step (and the output where there is no mask)
-        N = new(T, B, H)  # n
-        u = RecurrentTerm(U, g_hh, eps, B)
-        u_t, h_new = new(B, H3), new(B, H)  # scratch: u, h̃_t when masked
-        u_rz, u_n = u_t[:, : 2 * H], u_t[:, 2 * H :]
-        # per-step views
-        (RZ, X_n), (Rs, Zs, _), Ns, H_new = per_step(G, 2 * H, H), per_step(G, H, H, H), per_step(N), per_step(Hs)
-        valid = step_masks(mask, boolean=True)  # (B, 1) per step
-        h = h0
-        for t in range(T):
-            r, z, n = Rs[t], Zs[t], Ns[t]
-            u(h, b_hh, out=u_t)  # u = U h_{t-1} + b_hh  (or γ_hh ⊙ û + b_hh)
-            RZ[t].add_(u_rz).sigmoid_()  # r, z = σ(X_rz + u_rz)
-            torch.addcmul(X_n[t], r, u_n, out=n).tanh_()  # n = tanh(X_n + r ⊙ u_n)
-            X_n[t].copy_(u_n)  # (X_n is spent: keep u_n in its place)
-            torch.lerp(n, h, z, out=H_new[t] if mask is None else h_new)  # h̃_t = n + z ⊙ (h_{t-1} - n)
-            if mask is not None:  # a padded step keeps the old state (where: exact)
-                torch.where(valid[t], h_new, h, out=H_new[t])  # h_t = m_t ? h̃_t : h_{t-1}
-            h = H_new[t]
-        ctx.save_for_backward(x, W_ih, h0, Hs, G, N, *saved_stats(u.stats), mask, U, g_hh, b_ih, b_hh)
+        Hs = G.new_empty(T, B, H3 // 3)  # h_t: the state after each step (and the output where there is no mask)
+        N = G.new_empty(T, B, H3 // 3)  # n
+        ops = kernels(G, H3 if g_hh is not None else None)
+        if ops is not None:  # the loop of reset_after_loop, compiled (rnn_kernels.cpp)
+            stats = (G.new_empty(T, B, H3), G.new_empty(T, B, 1)) if g_hh is not None else (None, None)  # û, rstd
+            ops.gru_ra_forward(G, Hs, N, h0, mask, U, b_hh, g_hh, *stats, eps)
+        else:
+            stats = reset_after_loop(G, Hs, N, h0, mask, U, b_hh, g_hh, eps)
+        ctx.save_for_backward(x, W_ih, h0, Hs, G, N, *stats, mask, U, g_hh, b_ih, b_hh)
         ctx.eps = eps
         return masked_outputs(Hs, mask), Hs[-1].clone()  # y_t = m_t h_t, h_T
 
@@ -141,27 +129,12 @@ class GRUResetAfter(torch.autograd.Function):
         dV = new(T, B, H3) if ln else dG  # ∂L/∂(U h_{t-1})
         # ∂L/∂h_t, completed by step t+1 before step t reads it; step t then leaves ∂L/∂a_n in its place
         dH = incoming_gradient(dY, dh_T, mask)
-        dh0 = torch.zeros_like(h0)
-        dhs = [*per_step(dH), dh0]  # per step; dhs[t - 1] for t = 0 is ∂L/∂h_0
-        dn, drz, scratch = new(B, H), new(B, 2 * H), new(B, H3)  # ∂L/∂n, ∂L/∂(r, z), scratch
-        dr, dz = drz[:, :H], drz[:, H:]
-        # per-step views
-        (Rs, Zs, U_n), (RZ, _), Ns, H_prev = per_step(G, H, H, H), per_step(G, 2 * H, H), per_step(N), [h0, *Hs[:-1]]
-        dGs, (dG_rz, dG_n), dVs = per_step(dG), per_step(dG, 2 * H, H), per_step(dV)
-        Vh, Vr = (per_step(Vhat), per_step(Vrstd)) if ln else (None, None)
-        ms, not_ms = step_masks(mask) or (None, None)  # (B, 1) per step: m_t, 1 - m_t
-        for t in reversed(range(T)):
-            r, dh, dh_prev = Rs[t], dhs[t], dhs[t - 1]
-            if mask is not None:
-                mask_backward_(dh, dh_prev, ms[t], not_ms[t])  # ∂L/∂h̃_t = m_t ∂L/∂h_t, the rest to h_{t-1}
-            # ∂L/∂z, ∂L/∂a_n = ∂L/∂n ⊙ (1 - n²) over ∂L/∂h_t (spent), ∂L/∂h_{t-1} += z ⊙ ∂L/∂h̃_t
-            da_n = update_backward(dh, dh_prev, H_prev[t], Zs[t], Ns[t], dz, dn, dh)  # (h̃ = lerp(n, h_{t-1}, z))
-            torch.mul(da_n, U_n[t], out=dr)  # ∂L/∂r = ∂L/∂a_n ⊙ u_n
-            sigmoid_backward(drz, RZ[t], dG_rz[t])  # ∂L/∂u_rz = ∂L/∂a_rz = ∂L/∂(r, z) ⊙ σ'
-            torch.mul(da_n, r, out=dG_n[t])  # ∂L/∂u_n = ∂L/∂a_n ⊙ r
-            if ln:  # ∂L/∂(U h) = normalize_backward(∂L/∂u ⊙ γ_hh)
-                normalize_backward(torch.mul(dGs[t], g_hh, out=dVs[t]), Vh[t], Vr[t], scratch)
-            dh_prev.addmm_(dVs[t], U)  # ∂L/∂h_{t-1} += ∂L/∂(U h_{t-1}) U
+        dh0 = torch.zeros_like(h0, memory_format=torch.contiguous_format)
+        ops = kernels(G, H3 if ln else None)
+        if ops is not None:  # the loop of reset_after_backward_loop, compiled (rnn_kernels.cpp)
+            ops.gru_ra_backward(dG, dV, dH, dh0, G, N, Hs, h0, mask, U, g_hh, Vhat, Vrstd)
+        else:
+            reset_after_backward_loop(dG, dV, dH, dh0, G, N, Hs, h0, mask, U, g_hh, Vhat, Vrstd)
         need_x, need_W_ih, need_b_ih, _, _, need_U, need_b_hh, need_g, _ = ctx.needs_input_grad
         dU = weight_gradient(dV, Hs, h0) if need_U else None  # ∂L/∂U = Σ_t ∂L/∂(U h_{t-1})ᵀ h_{t-1}
         db_hh = dG.sum((0, 1)) if need_b_hh else None  # ∂L/∂b_hh = Σ_t ∂L/∂u
@@ -170,6 +143,62 @@ class GRUResetAfter(torch.autograd.Function):
         dX[..., 2 * H :] = dH
         dx, dW_ih, db_ih = input_part_backward(dX, x, W_ih, (need_x, need_W_ih, need_b_ih))  # from ∂L/∂X
         return dx, dW_ih, db_ih, dh0, None, dU, db_hh, dg_hh, None
+
+
+def reset_after_loop(G, Hs, N, h0, mask, U, b_hh, g_hh, eps):
+    """GRUResetAfter's forward loop in Python (the reference for rnn_kernels.cpp's): G holds X on
+    entry and [r, z, u_n] on return, N gets n, Hs h_t; returns the LayerNorm statistics (û, rstd)."""
+    T, B, H3 = G.shape
+    H = H3 // 3
+    new = lambda *shape: G.new_empty(shape)
+    u = RecurrentTerm(U, g_hh, eps, B)
+    u_t, h_new = new(B, H3), new(B, H)  # scratch: u, h̃_t when masked
+    u_rz, u_n = u_t[:, : 2 * H], u_t[:, 2 * H :]
+    # per-step views
+    (RZ, X_n), (Rs, Zs, _), Ns, H_new = per_step(G, 2 * H, H), per_step(G, H, H, H), per_step(N), per_step(Hs)
+    valid = step_masks(mask, boolean=True)  # (B, 1) per step
+    h = h0
+    for t in range(T):
+        r, z, n = Rs[t], Zs[t], Ns[t]
+        u(h, b_hh, out=u_t)  # u = U h_{t-1} + b_hh  (or γ_hh ⊙ û + b_hh)
+        RZ[t].add_(u_rz).sigmoid_()  # r, z = σ(X_rz + u_rz)
+        torch.addcmul(X_n[t], r, u_n, out=n).tanh_()  # n = tanh(X_n + r ⊙ u_n)
+        X_n[t].copy_(u_n)  # (X_n is spent: keep u_n in its place)
+        torch.lerp(n, h, z, out=H_new[t] if mask is None else h_new)  # h̃_t = n + z ⊙ (h_{t-1} - n)
+        if mask is not None:  # a padded step keeps the old state (where: exact)
+            torch.where(valid[t], h_new, h, out=H_new[t])  # h_t = m_t ? h̃_t : h_{t-1}
+        h = H_new[t]
+    return saved_stats(u.stats)
+
+
+def reset_after_backward_loop(dG, dV, dH, dh0, G, N, Hs, h0, mask, U, g_hh, Vhat, Vrstd):
+    """GRUResetAfter's backward loop in Python (the reference for rnn_kernels.cpp's): dH holds
+    ∂L/∂h_t on entry and ∂L/∂a_n on return, dG gets ∂L/∂u, dV ∂L/∂(U h) (dV is dG without
+    LayerNorm), dh0 (zeros) ∂L/∂h_0."""
+    T, B, H3 = G.shape
+    H = H3 // 3
+    ln = g_hh is not None
+    new = lambda *shape: G.new_empty(shape)
+    dhs = [*per_step(dH), dh0]  # per step; dhs[t - 1] for t = 0 is ∂L/∂h_0
+    dn, drz, scratch = new(B, H), new(B, 2 * H), new(B, H3)  # ∂L/∂n, ∂L/∂(r, z), scratch
+    dr, dz = drz[:, :H], drz[:, H:]
+    # per-step views
+    (Rs, Zs, U_n), (RZ, _), Ns, H_prev = per_step(G, H, H, H), per_step(G, 2 * H, H), per_step(N), [h0, *Hs[:-1]]
+    dGs, (dG_rz, dG_n), dVs = per_step(dG), per_step(dG, 2 * H, H), per_step(dV)
+    Vh, Vr = (per_step(Vhat), per_step(Vrstd)) if ln else (None, None)
+    ms, not_ms = step_masks(mask) or (None, None)  # (B, 1) per step: m_t, 1 - m_t
+    for t in reversed(range(T)):
+        r, dh, dh_prev = Rs[t], dhs[t], dhs[t - 1]
+        if mask is not None:
+            mask_backward_(dh, dh_prev, ms[t], not_ms[t])  # ∂L/∂h̃_t = m_t ∂L/∂h_t, the rest to h_{t-1}
+        # ∂L/∂z, ∂L/∂a_n = ∂L/∂n ⊙ (1 - n²) over ∂L/∂h_t (spent), ∂L/∂h_{t-1} += z ⊙ ∂L/∂h̃_t
+        da_n = update_backward(dh, dh_prev, H_prev[t], Zs[t], Ns[t], dz, dn, dh)  # (h̃ = lerp(n, h_{t-1}, z))
+        torch.mul(da_n, U_n[t], out=dr)  # ∂L/∂r = ∂L/∂a_n ⊙ u_n
+        sigmoid_backward(drz, RZ[t], dG_rz[t])  # ∂L/∂u_rz = ∂L/∂a_rz = ∂L/∂(r, z) ⊙ σ'
+        torch.mul(da_n, r, out=dG_n[t])  # ∂L/∂u_n = ∂L/∂a_n ⊙ r
+        if ln:  # ∂L/∂(U h) = normalize_backward(∂L/∂u ⊙ γ_hh)
+            normalize_backward(torch.mul(dGs[t], g_hh, out=dVs[t]), Vh[t], Vr[t], scratch)
+        dh_prev.addmm_(dVs[t], U)  # ∂L/∂h_{t-1} += ∂L/∂(U h_{t-1}) U
 
 
 class GRUResetBefore(torch.autograd.Function):
@@ -185,24 +214,14 @@ class GRUResetBefore(torch.autograd.Function):
         new = lambda *shape: A.new_empty(shape)
         Hs = new(T, B, H)  # h_t: the state after each step (and the output where there is no mask)
         RH = new(T, B, H)  # r ⊙ h_{t-1}, what U_n sees
-        u_rz = RecurrentTerm(U[: 2 * H], g_hh, eps_hh, B)
-        u_n = RecurrentTerm(U[2 * H :], g_hn, eps_hn, B)
-        h_new = new(B, H)  # scratch: h̃_t when masked
-        # per-step views
-        (A_rz, Ns), (Rs, Zs, _), RHs, H_new = per_step(A, 2 * H, H), per_step(A, H, H, H), per_step(RH), per_step(Hs)
-        valid = step_masks(mask, boolean=True)  # (B, 1) per step
-        h = h0
-        for t in range(T):
-            r, z, n = Rs[t], Zs[t], Ns[t]
-            u_rz(h, A_rz[t], out=A_rz[t]).sigmoid_()  # r, z = σ(X_rz + U_rz h_{t-1})  (or γ_hh ⊙ û)
-            u_n(torch.mul(r, h, out=RHs[t]), n, out=n).tanh_()  # n = tanh(X_n + U_n (r ⊙ h_{t-1}))
-            torch.lerp(n, h, z, out=H_new[t] if mask is None else h_new)  # h̃_t = n + z ⊙ (h_{t-1} - n)
-            if mask is not None:  # a padded step keeps the old state (where: exact)
-                torch.where(valid[t], h_new, h, out=H_new[t])  # h_t = m_t ? h̃_t : h_{t-1}
-            h = H_new[t]
-        ctx.save_for_backward(
-            x, W_ih, h0, Hs, A, RH, *saved_stats(u_rz.stats), *saved_stats(u_n.stats), mask, U, g_hh, g_hn, b
-        )
+        ops = kernels(A, H if g_hn is not None else 2 * H if g_hh is not None else None)
+        if ops is not None:  # the loop of reset_before_loop, compiled (rnn_kernels.cpp)
+            stats_rz = (new(T, B, 2 * H), new(T, B, 1)) if g_hh is not None else (None, None)  # û_rz, rstd
+            stats_n = (new(T, B, H), new(T, B, 1)) if g_hn is not None else (None, None)  # û_n, rstd
+            ops.gru_rb_forward(A, Hs, RH, h0, mask, U, g_hh, g_hn, *stats_rz, *stats_n, eps_hh, eps_hn)
+        else:
+            stats_rz, stats_n = reset_before_loop(A, Hs, RH, h0, mask, U, g_hh, g_hn, eps_hh, eps_hn)
+        ctx.save_for_backward(x, W_ih, h0, Hs, A, RH, *stats_rz, *stats_n, mask, U, g_hh, g_hn, b)
         ctx.eps = (eps_hh, eps_hn)
         return masked_outputs(Hs, mask), Hs[-1].clone()  # y_t = m_t h_t, h_T
 
@@ -228,36 +247,17 @@ class GRUResetBefore(torch.autograd.Function):
         T, B, H3 = A.shape
         H = H3 // 3
         ln = g_hh is not None
-        U_rz, U_n = U[: 2 * H], U[2 * H :]
         new = lambda *shape: A.new_empty(shape)
         dA = new(T, B, H3)  # ∂L/∂a_r, ∂L/∂a_z, ∂L/∂a_n (= ∂L/∂X_t = ∂L/∂u)
         dV = new(T, B, H3) if ln else dA  # ∂L/∂(U_rz h_{t-1}), ∂L/∂(U_n (r ⊙ h_{t-1}))
         dH = incoming_gradient(dY, dh_T, mask)  # ∂L/∂h_t, completed by step t+1 before step t reads it
-        dh0 = torch.zeros_like(h0)
-        dhs = [*per_step(dH), dh0]  # per step; dhs[t - 1] for t = 0 is ∂L/∂h_0
-        dn, drz, drh = new(B, H), new(B, 2 * H), new(B, H)  # ∂L/∂n, ∂L/∂(r, z), ∂L/∂(r ⊙ h)
-        scratch = new(B, 2 * H)
-        dr, dz = drz[:, :H], drz[:, H:]
-        # per-step views
-        (Rs, Zs, Ns), (A_rz, _), H_prev = per_step(A, H, H, H), per_step(A, 2 * H, H), [h0, *Hs[:-1]]
-        (dA_rz, dA_n), (dV_rz, dV_n) = per_step(dA, 2 * H, H), per_step(dV, 2 * H, H)
-        Vh, Vr, Nh, Nr = (per_step(Vhat), per_step(Vrstd), per_step(Nhat), per_step(Nrstd)) if ln else (None,) * 4
-        ms, not_ms = step_masks(mask) or (None, None)  # (B, 1) per step: m_t, 1 - m_t
-        for t in reversed(range(T)):
-            r, dh, dh_prev = Rs[t], dhs[t], dhs[t - 1]
-            if mask is not None:
-                mask_backward_(dh, dh_prev, ms[t], not_ms[t])  # ∂L/∂h̃_t = m_t ∂L/∂h_t, the rest to h_{t-1}
-            # ∂L/∂z, ∂L/∂u_n = ∂L/∂a_n = ∂L/∂n ⊙ (1 - n²), ∂L/∂h_{t-1} += z ⊙ ∂L/∂h̃_t
-            da_n = update_backward(dh, dh_prev, H_prev[t], Zs[t], Ns[t], dz, dn, dA_n[t])  # (h̃ = lerp(n, h_{t-1}, z))
-            if ln:  # ∂L/∂(U_n rh) = normalize_backward(∂L/∂u_n ⊙ γ_hn)
-                normalize_backward(torch.mul(da_n, g_hn, out=dV_n[t]), Nh[t], Nr[t], scratch[:, :H])
-            torch.mm(dV_n[t], U_n, out=drh)  # ∂L/∂(r ⊙ h) = ∂L/∂(U_n rh) U_n
-            torch.mul(drh, H_prev[t], out=dr)  # ∂L/∂r = ∂L/∂(r ⊙ h) ⊙ h_{t-1}
-            da_rz = sigmoid_backward(drz, A_rz[t], dA_rz[t])  # ∂L/∂u_rz = ∂L/∂a_rz = ∂L/∂(r, z) ⊙ σ'
-            if ln:  # ∂L/∂(U_rz h) = normalize_backward(∂L/∂u_rz ⊙ γ_hh)
-                normalize_backward(torch.mul(da_rz, g_hh, out=dV_rz[t]), Vh[t], Vr[t], scratch)
-            dh_prev.addcmul_(drh, r)  # ∂L/∂h_{t-1} += ∂L/∂(r ⊙ h) ⊙ r
-            dh_prev.addmm_(dV_rz[t], U_rz)  # ∂L/∂h_{t-1} += ∂L/∂(U_rz h_{t-1}) U_rz
+        dh0 = torch.zeros_like(h0, memory_format=torch.contiguous_format)
+        ops = kernels(A, H if ln else None)
+        stats = (Vhat, Vrstd, Nhat, Nrstd)
+        if ops is not None:  # the loop of reset_before_backward_loop, compiled (rnn_kernels.cpp)
+            ops.gru_rb_backward(dA, dV, dH, dh0, A, Hs, h0, mask, U, g_hh, g_hn, *stats)
+        else:
+            reset_before_backward_loop(dA, dV, dH, dh0, A, Hs, h0, mask, U, g_hh, g_hn, *stats)
         need_x, need_W_ih, need_b, _, _, need_U, need_g_hh, need_g_hn, _, _ = ctx.needs_input_grad
         dU = dg_hh = dg_hn = None
         if need_U:
@@ -273,6 +273,66 @@ class GRUResetBefore(torch.autograd.Function):
         return dx, dW_ih, db, dh0, None, dU, dg_hh, dg_hn, None, None
 
 
+def reset_before_loop(A, Hs, RH, h0, mask, U, g_hh, g_hn, eps_hh, eps_hn):
+    """GRUResetBefore's forward loop in Python (the reference for rnn_kernels.cpp's): A holds X on
+    entry and [r, z, n] on return, RH gets r ⊙ h_{t-1}, Hs h_t; returns the LayerNorm statistics
+    ((û_rz, rstd), (û_n, rstd))."""
+    T, B, H3 = A.shape
+    H = H3 // 3
+    new = lambda *shape: A.new_empty(shape)
+    u_rz = RecurrentTerm(U[: 2 * H], g_hh, eps_hh, B)
+    u_n = RecurrentTerm(U[2 * H :], g_hn, eps_hn, B)
+    h_new = new(B, H)  # scratch: h̃_t when masked
+    # per-step views
+    (A_rz, Ns), (Rs, Zs, _), RHs, H_new = per_step(A, 2 * H, H), per_step(A, H, H, H), per_step(RH), per_step(Hs)
+    valid = step_masks(mask, boolean=True)  # (B, 1) per step
+    h = h0
+    for t in range(T):
+        r, z, n = Rs[t], Zs[t], Ns[t]
+        u_rz(h, A_rz[t], out=A_rz[t]).sigmoid_()  # r, z = σ(X_rz + U_rz h_{t-1})  (or γ_hh ⊙ û)
+        u_n(torch.mul(r, h, out=RHs[t]), n, out=n).tanh_()  # n = tanh(X_n + U_n (r ⊙ h_{t-1}))
+        torch.lerp(n, h, z, out=H_new[t] if mask is None else h_new)  # h̃_t = n + z ⊙ (h_{t-1} - n)
+        if mask is not None:  # a padded step keeps the old state (where: exact)
+            torch.where(valid[t], h_new, h, out=H_new[t])  # h_t = m_t ? h̃_t : h_{t-1}
+        h = H_new[t]
+    return saved_stats(u_rz.stats), saved_stats(u_n.stats)
+
+
+def reset_before_backward_loop(dA, dV, dH, dh0, A, Hs, h0, mask, U, g_hh, g_hn, Vhat, Vrstd, Nhat, Nrstd):
+    """GRUResetBefore's backward loop in Python (the reference for rnn_kernels.cpp's): dH holds
+    ∂L/∂h_t on entry (spent on return), dA gets ∂L/∂a, dV ∂L/∂(U_rz h), ∂L/∂(U_n rh) (dV is dA
+    without LayerNorm), dh0 (zeros) ∂L/∂h_0."""
+    T, B, H3 = A.shape
+    H = H3 // 3
+    ln = g_hh is not None
+    U_rz, U_n = U[: 2 * H], U[2 * H :]
+    new = lambda *shape: A.new_empty(shape)
+    dhs = [*per_step(dH), dh0]  # per step; dhs[t - 1] for t = 0 is ∂L/∂h_0
+    dn, drz, drh = new(B, H), new(B, 2 * H), new(B, H)  # ∂L/∂n, ∂L/∂(r, z), ∂L/∂(r ⊙ h)
+    scratch = new(B, 2 * H)
+    dr, dz = drz[:, :H], drz[:, H:]
+    # per-step views
+    (Rs, Zs, Ns), (A_rz, _), H_prev = per_step(A, H, H, H), per_step(A, 2 * H, H), [h0, *Hs[:-1]]
+    (dA_rz, dA_n), (dV_rz, dV_n) = per_step(dA, 2 * H, H), per_step(dV, 2 * H, H)
+    Vh, Vr, Nh, Nr = (per_step(Vhat), per_step(Vrstd), per_step(Nhat), per_step(Nrstd)) if ln else (None,) * 4
+    ms, not_ms = step_masks(mask) or (None, None)  # (B, 1) per step: m_t, 1 - m_t
+    for t in reversed(range(T)):
+        r, dh, dh_prev = Rs[t], dhs[t], dhs[t - 1]
+        if mask is not None:
+            mask_backward_(dh, dh_prev, ms[t], not_ms[t])  # ∂L/∂h̃_t = m_t ∂L/∂h_t, the rest to h_{t-1}
+        # ∂L/∂z, ∂L/∂u_n = ∂L/∂a_n = ∂L/∂n ⊙ (1 - n²), ∂L/∂h_{t-1} += z ⊙ ∂L/∂h̃_t
+        da_n = update_backward(dh, dh_prev, H_prev[t], Zs[t], Ns[t], dz, dn, dA_n[t])  # (h̃ = lerp(n, h_{t-1}, z))
+        if ln:  # ∂L/∂(U_n rh) = normalize_backward(∂L/∂u_n ⊙ γ_hn)
+            normalize_backward(torch.mul(da_n, g_hn, out=dV_n[t]), Nh[t], Nr[t], scratch[:, :H])
+        torch.mm(dV_n[t], U_n, out=drh)  # ∂L/∂(r ⊙ h) = ∂L/∂(U_n rh) U_n
+        torch.mul(drh, H_prev[t], out=dr)  # ∂L/∂r = ∂L/∂(r ⊙ h) ⊙ h_{t-1}
+        da_rz = sigmoid_backward(drz, A_rz[t], dA_rz[t])  # ∂L/∂u_rz = ∂L/∂a_rz = ∂L/∂(r, z) ⊙ σ'
+        if ln:  # ∂L/∂(U_rz h) = normalize_backward(∂L/∂u_rz ⊙ γ_hh)
+            normalize_backward(torch.mul(da_rz, g_hh, out=dV_rz[t]), Vh[t], Vr[t], scratch)
+        dh_prev.addcmul_(drh, r)  # ∂L/∂h_{t-1} += ∂L/∂(r ⊙ h) ⊙ r
+        dh_prev.addmm_(dV_rz[t], U_rz)  # ∂L/∂h_{t-1} += ∂L/∂(U_rz h_{t-1}) U_rz
+
+
 def gru_scan(cell, x: Tensor, h0: Tensor, mask: Tensor | None):
     """Whole-sequence GRU with the hand-derived BPTT; the contract of `Recurrent._scan`."""
     # Without reset_after, b_hh only shifts the pre-activations (LayerNorm has no bias here): it
@@ -285,9 +345,9 @@ def gru_scan(cell, x: Tensor, h0: Tensor, mask: Tensor | None):
         x, W_ih = cell.ln_ih(F.linear(x, W_ih)), None  # LN_ih(W x); the kernel adds b_ih
     if cell.reset_after:
         g_hh, eps = (cell.ln_hh.weight, cell.ln_hh.eps) if cell.layer_norm else (None, 0.0)
-        return GRUResetAfter.apply(x, W_ih, b_ih, h0, mask, cell.weight_hh, cell.bias_hh, g_hh, eps)
+        return run_scan(GRUResetAfter, x, W_ih, b_ih, h0, mask, cell.weight_hh, cell.bias_hh, g_hh, eps)
     if cell.layer_norm:
         ln = (cell.ln_hh.weight, cell.ln_hn.weight, cell.ln_hh.eps, cell.ln_hn.eps)
     else:
         ln = (None, None, 0.0, 0.0)
-    return GRUResetBefore.apply(x, W_ih, b_ih, h0, mask, cell.weight_hh, *ln)
+    return run_scan(GRUResetBefore, x, W_ih, b_ih, h0, mask, cell.weight_hh, *ln)

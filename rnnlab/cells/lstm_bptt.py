@@ -28,10 +28,11 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from rnnlab.cells._compiled import activation_code, kernels
 from rnnlab.cells._bptt import (
     LayerNormStats, diagonal_gradient, input_part, input_part_backward, masked_outputs, matrix_gradient,
     needs_recompute, normalize_backward, per_step, recomputed_backward, reference_input_part, reference_select,
-    saved_stats, step_masks,
+    run_scan, saved_stats, step_masks,
 )
 from rnnlab.cells.activations import ACTIVATIONS
 
@@ -46,56 +47,28 @@ class LSTMScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, W_ih, b, h0, c0, mask, U, p_i, p_f, p_o, g_hh, g_c, b_c, W_hr, options):
         phi, psi, eps_hh, eps_c = options
-        act_g, act_s = ACTIVATIONS[phi].into, ACTIVATIONS[psi].into
         T, B = x.shape[:2]
         H, R = c0.shape[1], h0.shape[1]
-        peephole, proj = p_i is not None, W_hr is not None
+        proj = W_hr is not None
         new = lambda *shape: x.new_empty(shape)
         A = input_part(x, W_ih, b).view(T, B, 4, H)  # X_t (all steps at once); step t turns it into a_t, then i, f, g, o
         Hs, Cs = new(T + 1, B, R), new(T + 1, B, H)  # h_0..h_T, c_0..c_T: the carried states
         Hs[0], Cs[0] = h0, c0
         S = new(T, B, H)  # s = ψ(n)
         K = new(T, B, H) if proj else None  # k = o ⊙ s, what W_hr sees
-        # û = normalize(U h_{t-1}) and n̂ = normalize(c̃_t) with their rstd, every step, saved for the backward
-        ln_hh = LayerNormStats(x, B, 4 * H, eps_hh) if g_hh is not None else None
-        ln_c = LayerNormStats(x, B, H, eps_c) if g_c is not None else None
-        Uh = new(B, 4 * H)  # scratch: U h_{t-1}
-        p_if = torch.stack([p_i, p_f]) if peephole else None  # (2, H): i and f peek in one op
-        Ut = U.t()
-        # per-step views, made once (indexing inside the loop costs more than the small kernels)
-        hs, cs, ss = per_step(Hs), per_step(Cs), per_step(S)
-        a_s, if_s = per_step(A.view(T, B, 4 * H)), per_step(A[:, :, :2])
-        i_s, f_s, g_s, o_s = (per_step(A[:, :, k]) for k in range(4))
-        valid_s = step_masks(mask, boolean=True)  # (B, 1) per step
-        for t in range(T):
-            h, c, c_new, s = hs[t], cs[t], cs[t + 1], ss[t]
-            a, i, f, g, o = a_s[t], i_s[t], f_s[t], g_s[t], o_s[t]
-            if ln_hh is not None:  # a = X + γ_hh ⊙ û,  û = normalize(U h_{t-1})
-                a.addcmul_(ln_hh(torch.mm(h, Ut, out=Uh)), g_hh)
-            else:  # a = X + U h_{t-1}
-                a.addmm_(h, Ut)
-            if peephole:  # i and f peek at c_{t-1}
-                if_s[t].addcmul_(c.unsqueeze(1), p_if)
-            torch.sigmoid(if_s[t], out=if_s[t])  # i, f = σ(a_i + p_i ⊙ c_{t-1}), σ(a_f + p_f ⊙ c_{t-1})
-            act_g(g, g)  # g = φ(a_g)
-            torch.mul(f, c, out=c_new).addcmul_(i, g)  # c̃ = f ⊙ c_{t-1} + i ⊙ g
-            if peephole:  # o peeks at c̃_t
-                o.addcmul_(c_new, p_o)
-            torch.sigmoid(o, out=o)  # o = σ(a_o + p_o ⊙ c̃_t)
-            if ln_c is not None:  # s = ψ(γ_c ⊙ n̂ + β_c),  n̂ = normalize(c̃)
-                act_s(torch.addcmul(b_c, ln_c(c_new), g_c, out=s), s)
-            else:  # s = ψ(c̃)
-                act_s(c_new, s)
-            if proj:  # h̃ = W_hr (o ⊙ s)
-                torch.mm(torch.mul(o, s, out=K[t]), W_hr.t(), out=hs[t + 1])
-            else:  # h̃ = o ⊙ s
-                torch.mul(o, s, out=hs[t + 1])
-            if mask is not None:  # a padded step keeps the old state, bit for bit
-                torch.where(valid_s[t], hs[t + 1], h, out=hs[t + 1])  # h_t = m_t ? h̃_t : h_{t-1}
-                torch.where(valid_s[t], c_new, c, out=c_new)  # c_t = m_t ? c̃_t : c_{t-1}
+        ops = kernels(A, H if g_c is not None else 4 * H if g_hh is not None else None)
+        if ops is not None:  # the loop of lstm_forward_loop, compiled (rnn_kernels.cpp)
+            stats_hh = (new(T, B, 4 * H), new(T, B, 1)) if g_hh is not None else (None, None)  # û, rstd
+            stats_c = (new(T, B, H), new(T, B, 1)) if g_c is not None else (None, None)  # n̂, rstd
+            ops.lstm_forward(
+                A.view(T, B, 4 * H), Hs, Cs, S, K, mask, U, p_i, p_f, p_o, g_hh, g_c, b_c, W_hr, *stats_hh, *stats_c,
+                activation_code(phi), activation_code(psi), eps_hh, eps_c,
+            )
+        else:
+            stats_hh, stats_c = lstm_forward_loop(A, Hs, Cs, S, K, mask, U, p_i, p_f, p_o, g_hh, g_c, b_c, W_hr, options)
         x_kept = x if W_ih is not None else None  # for ∂L/∂W_ih; LN_ih(W x) itself is not needed
         ctx.save_for_backward(
-            x_kept, W_ih, Hs, Cs, A, S, K, mask, U, p_i, p_f, p_o, g_hh, g_c, W_hr, *saved_stats(ln_hh), *saved_stats(ln_c),
+            x_kept, W_ih, Hs, Cs, A, S, K, mask, U, p_i, p_f, p_o, g_hh, g_c, W_hr, *stats_hh, *stats_c,
             x, b, h0, c0, b_c,  # for `reference` (double backward)
         )
         ctx.options = options
@@ -131,8 +104,6 @@ class LSTMScan(torch.autograd.Function):
             x, b, h0, c0, b_c = rest
             inputs = (x, W_ih, b, h0, c0, mask, U, p_i, p_f, p_o, g_hh, g_c, b_c, W_hr, ctx.options)
             return recomputed_backward(ctx, LSTMScan.reference, inputs, (dY, dh_T, dc_T))
-        dsigmoid = ACTIVATIONS["sigmoid"].backward
-        dphi, dpsi = ACTIVATIONS[ctx.options[0]].backward, ACTIVATIONS[ctx.options[1]].backward
         T, B, _, H = A.shape
         R = Hs.shape[2]
         peephole, ln_hh, ln_c, proj = p_i is not None, g_hh is not None, g_c is not None, W_hr is not None
@@ -141,56 +112,18 @@ class LSTMScan(torch.autograd.Function):
         dUh = new(T, B, 4 * H) if ln_hh else dA.view(T, B, 4 * H)  # ∂L/∂(U h_{t-1})
         dHt = new(T, B, R) if proj else None  # ∂L/∂h̃_t, kept for ∂L/∂W_hr
         dN = new(T, B, H) if ln_c else None  # ∂L/∂n, kept for ∂L/∂γ_c and ∂L/∂β_c
-        dh, dc = dh_T.clone(), dc_T.clone()  # ∂L/∂h_t, ∂L/∂c_t: what the steps after t send back
-        dct = new(B, H) if mask is not None else dc  # ∂L/∂c̃_t (c̃_t is c_t without a mask)
-        dht, dk, tmp = new(B, R), new(B, H) if proj else None, new(B, H)
-        scratch_hh, scratch_c = new(B, 4 * H) if ln_hh else None, new(B, H) if ln_c else None
-        cs, ss, dY_s = per_step(Cs), per_step(S), per_step(dY)
-        da_s, dif_s = per_step(dA.view(T, B, 4 * H)), per_step(dA[:, :, :2])
-        i_s, f_s, g_s, o_s, if_s = (*(per_step(A[:, :, k]) for k in range(4)), per_step(A[:, :, :2]))
-        dai_s, daf_s, dag_s, dao_s = (per_step(dA[:, :, k]) for k in range(4))
-        dN_s, dUh_s = per_step(dN) if ln_c else None, per_step(dUh)
-        Uh_s, Ur_s, Nh_s, Nr_s = (per_step(v) if v is not None else None for v in (Uhat, Urstd, Nhat, Nrstd))
-        m_s, keep_s = step_masks(mask) or (None, None)  # (B, 1) per step: m_t, 1 - m_t
-        for t in reversed(range(T)):
-            i, f, g, o, s, c_prev = i_s[t], f_s[t], g_s[t], o_s[t], ss[t], cs[t]
-            dai, daf, dag, dao = dai_s[t], daf_s[t], dag_s[t], dao_s[t]
-            dht = dHt[t] if proj else dht
-            torch.add(dY_s[t], dh, out=dht)  # ∂L/∂h̃_t = ∂L/∂y_t + ∂L/∂h_t
-            if mask is not None:  # a padded step hands ∂L/∂h_t, ∂L/∂c_t straight to h_{t-1}, c_{t-1}
-                dht.mul_(m_s[t])  # ∂L/∂h̃_t = m_t (∂L/∂y_t + ∂L/∂h_t)
-                dh.mul_(keep_s[t])  # ∂L/∂h_{t-1} = (1 - m_t) ∂L/∂h_t + (through a_t, below)
-                torch.mul(dc, m_s[t], out=dct)  # ∂L/∂c̃_t = m_t ∂L/∂c_t + (through h̃_t, below)
-                dc.mul_(keep_s[t])  # ∂L/∂c_{t-1} = (1 - m_t) ∂L/∂c_t + (through c̃_t, below)
-            if proj:
-                torch.mm(dht, W_hr, out=dk)  # ∂L/∂k = W_hrᵀ ∂L/∂h̃
-            else:
-                dk = dht  # ∂L/∂k = ∂L/∂h̃
-            dsigmoid(torch.mul(dk, s, out=tmp), o, dao)  # ∂L/∂a_o = (∂L/∂k ⊙ s) ⊙ σ'
-            if ln_c:  # n = γ_c ⊙ n̂ + β_c
-                dn = dpsi(torch.mul(dk, o, out=tmp), s, dN_s[t])  # ∂L/∂n = (∂L/∂k ⊙ o) ⊙ ψ'
-                dnhat = torch.mul(dn, g_c, out=tmp)  # ∂L/∂n̂ = ∂L/∂n ⊙ γ_c
-                dct.add_(normalize_backward(dnhat, Nh_s[t], Nr_s[t], scratch_c))  # ∂L/∂c̃ += (∂n̂/∂c̃)ᵀ ∂L/∂n̂
-            else:  # n = c̃
-                dct.add_(dpsi(torch.mul(dk, o, out=tmp), s, tmp))  # ∂L/∂c̃ += ∂L/∂n = (∂L/∂k ⊙ o) ⊙ ψ'
-            if peephole:
-                dct.addcmul_(dao, p_o)  # ∂L/∂c̃ += ∂L/∂a_o ⊙ p_o
-            torch.mul(dct, g, out=dai)  # ∂L/∂i = ∂L/∂c̃ ⊙ g
-            torch.mul(dct, c_prev, out=daf)  # ∂L/∂f = ∂L/∂c̃ ⊙ c_{t-1}
-            dsigmoid(dif_s[t], if_s[t], dif_s[t])  # ∂L/∂a_i, ∂L/∂a_f = (∂L/∂i, ∂L/∂f) ⊙ σ'
-            dphi(torch.mul(dct, i, out=dag), g, dag)  # ∂L/∂a_g = (∂L/∂c̃ ⊙ i) ⊙ φ'
-            if mask is None:
-                dc.mul_(f)  # ∂L/∂c_{t-1} = ∂L/∂c̃_t ⊙ f  (dct is dc)
-            else:
-                dc.addcmul_(dct, f)  # ∂L/∂c_{t-1} += ∂L/∂c̃_t ⊙ f
-            if peephole:
-                dc.addcmul_(dai, p_i).addcmul_(daf, p_f)  # ∂L/∂c_{t-1} += ∂L/∂a_i ⊙ p_i + ∂L/∂a_f ⊙ p_f
-            if ln_hh:  # a = X + γ_hh ⊙ û: ∂L/∂(U h_{t-1}) = (∂û/∂(U h))ᵀ (∂L/∂a ⊙ γ_hh)
-                normalize_backward(torch.mul(da_s[t], g_hh, out=dUh_s[t]), Uh_s[t], Ur_s[t], scratch_hh)  # (as above)
-            if mask is None:
-                torch.mm(dUh_s[t], U, out=dh)  # ∂L/∂h_{t-1} = Uᵀ ∂L/∂(U h_{t-1})
-            else:
-                dh.addmm_(dUh_s[t], U)  # ∂L/∂h_{t-1} += Uᵀ ∂L/∂(U h_{t-1})
+        # ∂L/∂h_t, ∂L/∂c_t: what the steps after t send back
+        dh, dc = (v.clone(memory_format=torch.contiguous_format) for v in (dh_T, dc_T))
+        ops = kernels(A, H if ln_c else 4 * H if ln_hh else None)
+        stats = (Uhat, Urstd, Nhat, Nrstd)
+        if ops is not None:  # the loop of lstm_backward_loop, compiled (rnn_kernels.cpp)
+            phi, psi = (activation_code(name) for name in ctx.options[:2])
+            ops.lstm_backward(
+                dA.view(T, B, 4 * H), dUh, dHt, dN, dh, dc, dY, A.view(T, B, 4 * H), Cs, S, mask, U, p_i, p_f, p_o,
+                g_hh, g_c, W_hr, *stats, phi, psi,
+            )
+        else:
+            lstm_backward_loop(dA, dUh, dHt, dN, dh, dc, dY, A, Cs, S, mask, U, p_i, p_f, p_o, g_hh, g_c, W_hr, *stats, ctx.options)
         # parameter gradients: sums over steps and batch, each one GEMM or one reduction
         needs = ctx.needs_input_grad
         dx, dW_ih, db = input_part_backward(dA.view(T, B, 4 * H), x, W_ih, needs[:3])  # ∂L/∂X_t = ∂L/∂a_t
@@ -210,6 +143,117 @@ class LSTMScan(torch.autograd.Function):
         return dx, dW_ih, db, dh, dc, None, dU, dp_i, dp_f, dp_o, dg_hh, dg_c, db_c, dW_hr, None
 
 
+def lstm_forward_loop(A, Hs, Cs, S, K, mask, U, p_i, p_f, p_o, g_hh, g_c, b_c, W_hr, options):
+    """LSTMScan's forward loop in Python (the reference for rnn_kernels.cpp's): A (T, B, 4, H) holds X
+    on entry and i, f, g, o on return; Hs, Cs hold h_0, c_0 in row 0 and get h_t, c_t; S gets s, K
+    (proj) k. Returns the LayerNorm statistics ((û, rstd), (n̂, rstd))."""
+    phi, psi, eps_hh, eps_c = options
+    act_g, act_s = ACTIVATIONS[phi].into, ACTIVATIONS[psi].into
+    T, B, _, H = A.shape
+    peephole, proj = p_i is not None, W_hr is not None
+    new = lambda *shape: A.new_empty(shape)
+    # û = normalize(U h_{t-1}) and n̂ = normalize(c̃_t) with their rstd, every step, saved for the backward
+    ln_hh = LayerNormStats(A, B, 4 * H, eps_hh) if g_hh is not None else None
+    ln_c = LayerNormStats(A, B, H, eps_c) if g_c is not None else None
+    Uh = new(B, 4 * H)  # scratch: U h_{t-1}
+    p_if = torch.stack([p_i, p_f]) if peephole else None  # (2, H): i and f peek in one op
+    Ut = U.t()
+    # per-step views, made once (indexing inside the loop costs more than the small kernels)
+    hs, cs, ss = per_step(Hs), per_step(Cs), per_step(S)
+    a_s, if_s = per_step(A.view(T, B, 4 * H)), per_step(A[:, :, :2])
+    i_s, f_s, g_s, o_s = (per_step(A[:, :, k]) for k in range(4))
+    valid_s = step_masks(mask, boolean=True)  # (B, 1) per step
+    for t in range(T):
+        h, c, c_new, s = hs[t], cs[t], cs[t + 1], ss[t]
+        a, i, f, g, o = a_s[t], i_s[t], f_s[t], g_s[t], o_s[t]
+        if ln_hh is not None:  # a = X + γ_hh ⊙ û,  û = normalize(U h_{t-1})
+            a.addcmul_(ln_hh(torch.mm(h, Ut, out=Uh)), g_hh)
+        else:  # a = X + U h_{t-1}
+            a.addmm_(h, Ut)
+        if peephole:  # i and f peek at c_{t-1}
+            if_s[t].addcmul_(c.unsqueeze(1), p_if)
+        torch.sigmoid(if_s[t], out=if_s[t])  # i, f = σ(a_i + p_i ⊙ c_{t-1}), σ(a_f + p_f ⊙ c_{t-1})
+        act_g(g, g)  # g = φ(a_g)
+        torch.mul(f, c, out=c_new).addcmul_(i, g)  # c̃ = f ⊙ c_{t-1} + i ⊙ g
+        if peephole:  # o peeks at c̃_t
+            o.addcmul_(c_new, p_o)
+        torch.sigmoid(o, out=o)  # o = σ(a_o + p_o ⊙ c̃_t)
+        if ln_c is not None:  # s = ψ(γ_c ⊙ n̂ + β_c),  n̂ = normalize(c̃)
+            act_s(torch.addcmul(b_c, ln_c(c_new), g_c, out=s), s)
+        else:  # s = ψ(c̃)
+            act_s(c_new, s)
+        if proj:  # h̃ = W_hr (o ⊙ s)
+            torch.mm(torch.mul(o, s, out=K[t]), W_hr.t(), out=hs[t + 1])
+        else:  # h̃ = o ⊙ s
+            torch.mul(o, s, out=hs[t + 1])
+        if mask is not None:  # a padded step keeps the old state, bit for bit
+            torch.where(valid_s[t], hs[t + 1], h, out=hs[t + 1])  # h_t = m_t ? h̃_t : h_{t-1}
+            torch.where(valid_s[t], c_new, c, out=c_new)  # c_t = m_t ? c̃_t : c_{t-1}
+    return saved_stats(ln_hh), saved_stats(ln_c)
+
+
+def lstm_backward_loop(dA, dUh, dHt, dN, dh, dc, dY, A, Cs, S, mask, U, p_i, p_f, p_o, g_hh, g_c, W_hr,
+                       Uhat, Urstd, Nhat, Nrstd, options):
+    """LSTMScan's backward loop in Python (the reference for rnn_kernels.cpp's): dA gets ∂L/∂a_t, dUh
+    ∂L/∂(U h_{t-1}) (dUh is dA without LN_hh), dHt ∂L/∂h̃_t (proj), dN ∂L/∂n (LN_c); dh, dc hold
+    ∂L/∂h_T, ∂L/∂c_T on entry and ∂L/∂h_0, ∂L/∂c_0 on return."""
+    dsigmoid = ACTIVATIONS["sigmoid"].backward
+    dphi, dpsi = ACTIVATIONS[options[0]].backward, ACTIVATIONS[options[1]].backward
+    T, B, _, H = A.shape
+    R = dh.shape[1]
+    peephole, ln_hh, ln_c, proj = p_i is not None, g_hh is not None, g_c is not None, W_hr is not None
+    new = lambda *shape: A.new_empty(shape)
+    dct = new(B, H) if mask is not None else dc  # ∂L/∂c̃_t (c̃_t is c_t without a mask)
+    dht, dk, tmp = new(B, R), new(B, H) if proj else None, new(B, H)
+    scratch_hh, scratch_c = new(B, 4 * H) if ln_hh else None, new(B, H) if ln_c else None
+    cs, ss, dY_s = per_step(Cs), per_step(S), per_step(dY)
+    da_s, dif_s = per_step(dA.view(T, B, 4 * H)), per_step(dA[:, :, :2])
+    i_s, f_s, g_s, o_s, if_s = (*(per_step(A[:, :, k]) for k in range(4)), per_step(A[:, :, :2]))
+    dai_s, daf_s, dag_s, dao_s = (per_step(dA[:, :, k]) for k in range(4))
+    dN_s, dUh_s = per_step(dN) if ln_c else None, per_step(dUh)
+    Uh_s, Ur_s, Nh_s, Nr_s = (per_step(v) if v is not None else None for v in (Uhat, Urstd, Nhat, Nrstd))
+    m_s, keep_s = step_masks(mask) or (None, None)  # (B, 1) per step: m_t, 1 - m_t
+    for t in reversed(range(T)):
+        i, f, g, o, s, c_prev = i_s[t], f_s[t], g_s[t], o_s[t], ss[t], cs[t]
+        dai, daf, dag, dao = dai_s[t], daf_s[t], dag_s[t], dao_s[t]
+        dht = dHt[t] if proj else dht
+        torch.add(dY_s[t], dh, out=dht)  # ∂L/∂h̃_t = ∂L/∂y_t + ∂L/∂h_t
+        if mask is not None:  # a padded step hands ∂L/∂h_t, ∂L/∂c_t straight to h_{t-1}, c_{t-1}
+            dht.mul_(m_s[t])  # ∂L/∂h̃_t = m_t (∂L/∂y_t + ∂L/∂h_t)
+            dh.mul_(keep_s[t])  # ∂L/∂h_{t-1} = (1 - m_t) ∂L/∂h_t + (through a_t, below)
+            torch.mul(dc, m_s[t], out=dct)  # ∂L/∂c̃_t = m_t ∂L/∂c_t + (through h̃_t, below)
+            dc.mul_(keep_s[t])  # ∂L/∂c_{t-1} = (1 - m_t) ∂L/∂c_t + (through c̃_t, below)
+        if proj:
+            torch.mm(dht, W_hr, out=dk)  # ∂L/∂k = W_hrᵀ ∂L/∂h̃
+        else:
+            dk = dht  # ∂L/∂k = ∂L/∂h̃
+        dsigmoid(torch.mul(dk, s, out=tmp), o, dao)  # ∂L/∂a_o = (∂L/∂k ⊙ s) ⊙ σ'
+        if ln_c:  # n = γ_c ⊙ n̂ + β_c
+            dn = dpsi(torch.mul(dk, o, out=tmp), s, dN_s[t])  # ∂L/∂n = (∂L/∂k ⊙ o) ⊙ ψ'
+            dnhat = torch.mul(dn, g_c, out=tmp)  # ∂L/∂n̂ = ∂L/∂n ⊙ γ_c
+            dct.add_(normalize_backward(dnhat, Nh_s[t], Nr_s[t], scratch_c))  # ∂L/∂c̃ += (∂n̂/∂c̃)ᵀ ∂L/∂n̂
+        else:  # n = c̃
+            dct.add_(dpsi(torch.mul(dk, o, out=tmp), s, tmp))  # ∂L/∂c̃ += ∂L/∂n = (∂L/∂k ⊙ o) ⊙ ψ'
+        if peephole:
+            dct.addcmul_(dao, p_o)  # ∂L/∂c̃ += ∂L/∂a_o ⊙ p_o
+        torch.mul(dct, g, out=dai)  # ∂L/∂i = ∂L/∂c̃ ⊙ g
+        torch.mul(dct, c_prev, out=daf)  # ∂L/∂f = ∂L/∂c̃ ⊙ c_{t-1}
+        dsigmoid(dif_s[t], if_s[t], dif_s[t])  # ∂L/∂a_i, ∂L/∂a_f = (∂L/∂i, ∂L/∂f) ⊙ σ'
+        dphi(torch.mul(dct, i, out=dag), g, dag)  # ∂L/∂a_g = (∂L/∂c̃ ⊙ i) ⊙ φ'
+        if mask is None:
+            dc.mul_(f)  # ∂L/∂c_{t-1} = ∂L/∂c̃_t ⊙ f  (dct is dc)
+        else:
+            dc.addcmul_(dct, f)  # ∂L/∂c_{t-1} += ∂L/∂c̃_t ⊙ f
+        if peephole:
+            dc.addcmul_(dai, p_i).addcmul_(daf, p_f)  # ∂L/∂c_{t-1} += ∂L/∂a_i ⊙ p_i + ∂L/∂a_f ⊙ p_f
+        if ln_hh:  # a = X + γ_hh ⊙ û: ∂L/∂(U h_{t-1}) = (∂û/∂(U h))ᵀ (∂L/∂a ⊙ γ_hh)
+            normalize_backward(torch.mul(da_s[t], g_hh, out=dUh_s[t]), Uh_s[t], Ur_s[t], scratch_hh)  # (as above)
+        if mask is None:
+            torch.mm(dUh_s[t], U, out=dh)  # ∂L/∂h_{t-1} = Uᵀ ∂L/∂(U h_{t-1})
+        else:
+            dh.addmm_(dUh_s[t], U)  # ∂L/∂h_{t-1} += Uᵀ ∂L/∂(U h_{t-1})
+
+
 def lstm_scan(cell, x: Tensor, state: tuple[Tensor, Tensor], mask: Tensor | None):
     """The whole sequence with the hand-derived BPTT (or torch's kernel); `Recurrent._scan`'s contract."""
     if use_torch_kernel(cell, x, mask):
@@ -223,25 +267,30 @@ def lstm_scan(cell, x: Tensor, state: tuple[Tensor, Tensor], mask: Tensor | None
     eps = (cell.ln_hh.eps, cell.ln_c.eps) if cell.layer_norm else (0.0, 0.0)
     options = (cell.candidate_activation, cell.state_activation, *eps)
     h0, c0 = state
-    y, h, c = LSTMScan.apply(x, W_ih, b, h0, c0, mask, cell.weight_hh, *peep, *ln, cell.weight_hr, options)
+    y, h, c = run_scan(LSTMScan, x, W_ih, b, h0, c0, mask, cell.weight_hh, *peep, *ln, cell.weight_hr, options)
     return y, (h, c)
 
 
 def use_torch_kernel(cell, x: Tensor, mask: Tensor | None) -> bool:
     """torch's own kernel wins where oneDNN (CPU, float32) or cuDNN runs it: plain cell, no proj, no mask.
 
-    Training step (forward + backward) of the plain cell in ms, float32, 1 thread on a 2-core CPU
-    shared with other jobs (medians of 7 steps, 3 for the largest shape; runs vary by ±15%):
+    Training step (forward + backward) of the plain cell, float32, 1 thread, CPU time on a 2-core
+    machine shared with other jobs (bench/rnn_speed.py --clock cpu, medians of 7; docs/speed.md),
+    ms: rnnlab's compiled kernel / torch.nn.LSTM (oneDNN) in the same run:
 
-        (T, B, D, H)          hand-derived  torch kernel  torch.nn.LSTM  autograd loop
-        (100, 32, 64, 256)            127           114            112            160
-        (200, 16, 32, 128)             60            30             30            122
-        (50, 128, 512, 1024)         3595          3275           3314           4095
+        (T, B, D, H)          compiled   oneDNN
+        (200, 16, 32, 128)       27.1     22.0     oneDNN at 82 % of the sgemm rate; ours 66 %
+        (100, 32, 64, 256)       86.9     88.6     a tie
+        (50, 128, 512, 1024)     3153     2550
+        (200, 1, 32, 128)        3.74     3.05
+        (100, 1, 64, 256)        7.36     5.48
+        (50, 1, 512, 1024)       89.5    109.7     1.11×, 0.98×, 1.23× in three runs: noise here
 
-    so this kernel runs every plain unmasked float32 cell. Elsewhere torch falls back to its generic
-    kernel, which lost to the hand-derived path: proj_size H/2 at (100, 32, 64, 256) 106 vs 94 ms and
-    at (200, 16, 32, 128) 61 vs 45 ms; a mask (packed sequence) 422 vs 118 and 149 vs 58 ms; float64
-    at (200, 16, 32, 128) 134 vs 123 ms. CUDA (cuDNN) was not measured here.
+    so oneDNN keeps every plain unmasked float32 cell at every size measured (docs/speed.md).
+    Elsewhere torch falls back to its generic kernel, which loses to the hand-derived path
+    (proj_size, a mask — torch's packed path —, float64: measured before the compiled loops, when
+    even the Python loops won: proj H/2 at (100, 32, 64, 256) 106 vs 94 ms, a mask 422 vs 118 ms).
+    CUDA (cuDNN) was not measured here.
     """
     if not cell.is_torch_lstm or cell.proj_size or mask is not None:
         return False

@@ -36,5 +36,9 @@ def test_tiny_run_writes_rows_and_ratios(rnn_speed, tmp_path, capsys):
         assert (row["vs_torch"] is not None) == has_torch
         assert row["met"] in (True, False)
         assert row["max_abs_diff"] <= rnn_speed.SAME_FUNCTION_ATOL
+        assert row["gflops"]["rnnlab"] > 0 and row["sgemm_fraction"]["rnnlab"] > 0  # achieved rate, same-run sgemm
+    assert saved["sgemm_gflops"] > 0
+    assert [g["config"] for g in saved["generation"]] == list(rnn_speed.GENERATION_CELLS)
+    assert all(g["chars_per_s"]["rnnlab"] > 0 and g["vs_torch"] > 0 for g in saved["generation"])
     table = capsys.readouterr().out
     assert "vs torch" in table and "lstm-layernorm" in table

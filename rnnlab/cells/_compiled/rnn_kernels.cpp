@@ -1,0 +1,694 @@
+// Compiled time loops for the hand-derived BPTT of elman_bptt.py, gru_bptt.py and lstm_bptt.py.
+//
+// Each op runs the whole loop over the steps of one layer (forward or backward) in one call. It
+// fills the very buffers the Python loop of the same file fills (same shapes, same meaning), so
+// what the autograd.Function saves, and the weight gradients it forms afterwards as one GEMM each,
+// are shared by both paths; the Python loop stays the reference and the fallback. Per step: the
+// recurrent GEMM goes straight to BLAS (MKL's sgemm_/dgemm_ inside libtorch, or at::mm when a
+// build has none) into a preallocated buffer, and the element-wise gate math is a few passes
+// over each batch row while it is in L1, with no allocation and no per-op dispatch. Equations are
+// named as in the Python files; see their docstrings for the derivations.
+#include <ATen/ATen.h>
+#include <torch/library.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+extern "C" {
+// Fortran BLAS (column-major), exported by libtorch_cpu when torch is built with MKL; weak so a
+// torch without them still loads this library (and then takes the at::mm path below).
+void sgemm_(const char*, const char*, const int*, const int*, const int*, const float*, const float*, const int*,
+            const float*, const int*, const float*, float*, const int*) __attribute__((weak));
+void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*, const double*, const int*,
+            const double*, const int*, const double*, double*, const int*) __attribute__((weak));
+}
+
+namespace {
+
+using at::Tensor;
+using opt = const std::optional<Tensor>&;
+
+enum Act : int64_t { TANH = 0, SIGMOID = 1, RELU = 2, IDENTITY = 3 };  // activations.py's names, in this order
+
+// ---------------------------------------------------------------------------------------------
+// GEMM, row-major: C (M, N) = op(A) op(B) + beta C, op = transpose where ta / tb. Row-major C is
+// column-major Cᵀ = op(B)ᵀ op(A)ᵀ, hence the swapped call. Leading dimensions are row strides.
+template <typename T>
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb,
+          T beta, T* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  const char opa = ta ? 'T' : 'N', opb = tb ? 'T' : 'N';
+  const int m = N, n = M, k = K, la = ldb, lb = lda, lc = ldc;
+  const T one = 1;
+  if constexpr (std::is_same_v<T, float>) {
+    if (sgemm_) return sgemm_(&opb, &opa, &m, &n, &k, &one, B, &la, A, &lb, &beta, C, &lc);
+  } else {
+    if (dgemm_) return dgemm_(&opb, &opa, &m, &n, &k, &one, B, &la, A, &lb, &beta, C, &lc);
+  }
+  // no BLAS symbols: the same product through ATen (strided views over the raw buffers)
+  auto o = at::TensorOptions().dtype(c10::CppTypeToScalarType<T>::value);
+  Tensor a = at::from_blob(const_cast<T*>(A), {ta ? K : M, ta ? M : K}, {lda, 1}, o);
+  Tensor b = at::from_blob(const_cast<T*>(B), {tb ? N : K, tb ? K : N}, {ldb, 1}, o);
+  Tensor c = at::from_blob(C, {M, N}, {ldc, 1}, o);
+  if (ta) a = a.t();
+  if (tb) b = b.t();
+  if (beta == 0) at::mm_out(c, a, b); else c.mul_(beta).addmm_(a, b);
+}
+
+// The recurrent matrix as the right operand of every step's product, C (M, N) = A (M, K) op(W) + β C.
+// (MKL's packed GEMM, cblas_sgemm_pack once per sequence, was tried here: no gain at (B, H) =
+// (16, 128) or (32, 256), the steps' products already run at the sgemm rate of a plain call.)
+template <typename T>
+struct StepMatrix {
+  bool tw;
+  int64_t M, N, K, ldw;
+  const T* W;
+  StepMatrix(bool tw, int64_t M, int64_t N, int64_t K, const T* W, int64_t ldw)
+      : tw(tw), M(M), N(N), K(K), ldw(ldw), W(W) {}
+  void operator()(const T* A, int64_t lda, T beta, T* C, int64_t ldc) const {
+    gemm<T>(false, tw, M, N, K, A, lda, W, ldw, beta, C, ldc);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Activations. float: polynomial exp (Cephes expf, ~1 ulp) written so GCC vectorises the loops
+// (round-to-nearest through the 1.5·2²³ trick instead of floor); tanh as Cephes tanhf (odd
+// polynomial below 0.625, 1 - 2/(e^{2|x|} + 1) above), both branches computed and selected.
+// double: libm (only gradchecks and references use float64; its speed is not a goal).
+static inline float exp_f(float x) {
+  x = x < -87.3f ? -87.3f : x;  // (selects, not fmin/fmax: those keep GCC from vectorising)
+  x = x > 88.3f ? 88.3f : x;
+  const float r = x * 1.44269504088896341f + 12582912.0f;  // round(x / ln 2) in the low mantissa bits
+  const int32_t n = __builtin_bit_cast(int32_t, r) - 0x4B400000;
+  const float fx = r - 12582912.0f;
+  x = x - fx * 0.693359375f + fx * 2.12194440e-4f;  // x - n ln 2 in two parts (Cody-Waite)
+  const float z = x * x;
+  float y = 1.9875691500E-4f;
+  y = y * x + 1.3981999507E-3f;
+  y = y * x + 8.3334519073E-3f;
+  y = y * x + 4.1665795894E-2f;
+  y = y * x + 1.6666665459E-1f;
+  y = y * x + 5.0000001201E-1f;
+  y = y * z + x + 1.0f;
+  return y * __builtin_bit_cast(float, (n + 127) << 23);  // · 2ⁿ
+}
+static inline float sigmoid_f(float x) { return 1.0f / (1.0f + exp_f(-x)); }
+static inline float tanh_f(float x) {
+  const float ax = x < 0 ? -x : x;
+  const float big = 1.0f - 2.0f / (exp_f(2.0f * ax) + 1.0f);
+  const float z = x * x;
+  const float small =
+      ((((-5.70498872745E-3f * z + 2.06390887954E-2f) * z - 5.37397155531E-2f) * z + 1.33314422036E-1f) * z -
+       3.33332819422E-1f) * z * ax + ax;
+  const float t = ax > 0.625f ? big : small;
+  return x < 0 ? -t : t;
+}
+static inline float sig(float x) { return sigmoid_f(x); }
+static inline double sig(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+static inline float th(float x) { return tanh_f(x); }
+static inline double th(double x) { return std::tanh(x); }
+
+// v = f(v) over n values
+template <typename T>
+void act_(int64_t kind, T* __restrict v, int64_t n) {
+  switch (kind) {
+    case TANH:
+      for (int64_t j = 0; j < n; ++j) v[j] = th(v[j]);
+      break;
+    case SIGMOID:
+      for (int64_t j = 0; j < n; ++j) v[j] = sig(v[j]);
+      break;
+    case RELU:
+      for (int64_t j = 0; j < n; ++j) v[j] = v[j] > T(0) ? v[j] : T(0);
+      break;
+    default:
+      break;  // identity
+  }
+}
+template <typename T>
+void sigmoid_(T* __restrict v, int64_t n) { for (int64_t j = 0; j < n; ++j) v[j] = sig(v[j]); }
+template <typename T>
+void tanh_(T* __restrict v, int64_t n) { for (int64_t j = 0; j < n; ++j) v[j] = th(v[j]); }
+
+// out = d ⊙ f'(v) with f' taken from the output y = f(v): tanh' = 1 - y², σ' = y(1 - y),
+// relu' = [y > 0], identity' = 1 (activations.py's table)
+template <typename T>
+void mul_dact(int64_t kind, T* __restrict out, const T* __restrict d, const T* __restrict y, int64_t n) {
+  switch (kind) {
+    case TANH:
+      for (int64_t j = 0; j < n; ++j) out[j] = d[j] * (T(1) - y[j] * y[j]);
+      break;
+    case SIGMOID:
+      for (int64_t j = 0; j < n; ++j) out[j] = d[j] * y[j] * (T(1) - y[j]);
+      break;
+    case RELU:
+      for (int64_t j = 0; j < n; ++j) out[j] = y[j] > T(0) ? d[j] : T(0);
+      break;
+    default:
+      for (int64_t j = 0; j < n; ++j) out[j] = d[j];
+  }
+}
+
+// Sums over a row in 8 independent lanes: without -ffast-math GCC keeps a single accumulator's
+// order and cannot vectorise it; 8 lanes (then summed) vectorise and are at least as accurate.
+template <typename A, typename F>
+A lane_sum(int64_t n, F f) {
+  A lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int k = 0; k < 8; ++k) lane[k] += f(j + k);
+  for (; j < n; ++j) lane[0] += f(j);
+  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+
+// LayerNorm without affine over one row: v̂ = (v - μ) rstd, rstd = 1/√(var + ε) (biased var, as torch;
+// two passes, accumulated in double)
+template <typename T>
+void normalize_row(const T* __restrict v, T* __restrict vhat, T* rstd_out, int64_t n, double eps) {
+  const double mean = lane_sum<double>(n, [&](int64_t j) { return double(v[j]); }) / n;
+  const double var = lane_sum<double>(n, [&](int64_t j) { const double d = v[j] - mean; return d * d; }) / n;
+  const T rstd = T(1.0 / std::sqrt(var + eps));
+  const T mu = T(mean);
+  for (int64_t j = 0; j < n; ++j) vhat[j] = (v[j] - mu) * rstd;
+  *rstd_out = rstd;
+}
+
+// For v̂ = normalize(v): ∂L/∂v = rstd (∂L/∂v̂ - mean(∂L/∂v̂) - v̂ mean(∂L/∂v̂ ⊙ v̂)), in place in d
+template <typename T>
+void normalize_backward_row(T* __restrict d, const T* __restrict vhat, T rstd, int64_t n) {
+  const T md = lane_sum<T>(n, [&](int64_t j) { return d[j]; }) / n;
+  const T mdv = lane_sum<T>(n, [&](int64_t j) { return d[j] * vhat[j]; }) / n;
+  for (int64_t j = 0; j < n; ++j) d[j] = rstd * (d[j] - md - vhat[j] * mdv);
+}
+
+template <typename T>
+const T* ptr(opt t) { return t.has_value() && t->defined() ? t->data_ptr<T>() : nullptr; }
+template <typename T>
+T* mptr(opt t) { return t.has_value() && t->defined() ? t->data_ptr<T>() : nullptr; }
+bool has(opt t) { return t.has_value() && t->defined(); }
+
+// Buffers the ops write must be contiguous already (they are the caller's whole-sequence buffers);
+// what they only read is made contiguous here (a no-op when it is), the mask in the buffers' dtype.
+void check_buffers(std::initializer_list<const Tensor*> ts) {
+  for (const Tensor* t : ts)
+    TORCH_CHECK(t->is_contiguous() && t->device().is_cpu(), "rnnlab kernels: a buffer is not contiguous CPU memory");
+}
+void dense(std::initializer_list<Tensor*> ts) {
+  for (Tensor* t : ts) *t = t->contiguous();
+}
+void dense(std::initializer_list<std::optional<Tensor>*> ts, const Tensor& like) {
+  for (std::optional<Tensor>* t : ts)
+    if (t->has_value() && (*t)->defined()) **t = (*t)->to(like.scalar_type()).contiguous();
+}
+
+// =============================================================================================
+// Elman: a_t = X_t + W_hh h_{t-1}; h̃_t = f(a_t); h_t = m_t ? h̃_t : h_{t-1}. Hs holds X on entry,
+// h_t on return (elman_bptt.py writes h_t over X_t the same way).
+template <typename T>
+void elman_forward_impl(Tensor& Hs, const Tensor& h0, opt mask, const Tensor& W, int64_t act) {
+  const int64_t Tn = Hs.size(0), B = Hs.size(1), H = Hs.size(2);
+  T* hs = Hs.data_ptr<T>();
+  const T *w = W.data_ptr<T>(), *m = ptr<T>(mask);
+  const StepMatrix<T> Wm(true, B, H, H, w, H);
+  for (int64_t t = 0; t < Tn; ++t) {
+    const T* h = t ? hs + (t - 1) * B * H : h0.data_ptr<T>();
+    T* a = hs + t * B * H;
+    Wm(h, H, T(1), a, H);  // a_t = X_t + h_{t-1} W_hhᵀ
+    act_<T>(act, a, B * H);                                 // h̃_t = f(a_t)
+    if (m)
+      for (int64_t b = 0; b < B; ++b)
+        if (m[t * B + b] == 0) std::memcpy(a + b * H, h + b * H, H * sizeof(T));  // h_t = h_{t-1} where m_t = 0
+  }
+}
+
+// dA holds ∂L/∂h_t = m_t ∂L/∂y_t (+ ∂L/∂h_T) on entry and ∂L/∂a_t on return; dh0 (zeros) gets ∂L/∂h_0.
+template <typename T>
+void elman_backward_impl(Tensor& dA, Tensor& dh0, const Tensor& Hs, opt mask, const Tensor& W, int64_t act) {
+  const int64_t Tn = dA.size(0), B = dA.size(1), H = dA.size(2);
+  T* da_all = dA.data_ptr<T>();
+  const T *hs = Hs.data_ptr<T>(), *w = W.data_ptr<T>(), *m = ptr<T>(mask);
+  const StepMatrix<T> Wm(false, B, H, H, w, H);
+  for (int64_t t = Tn - 1; t >= 0; --t) {
+    T* da = da_all + t * B * H;
+    T* dprev = t ? da_all + (t - 1) * B * H : dh0.data_ptr<T>();
+    if (m)
+      for (int64_t b = 0; b < B; ++b) {
+        const T mt = m[t * B + b];
+        for (int64_t j = 0; j < H; ++j) {
+          dprev[b * H + j] += (T(1) - mt) * da[b * H + j];  // ∂L/∂h_{t-1} += (1 - m_t) ∂L/∂h_t
+          da[b * H + j] *= mt;                              // ∂L/∂h̃_t = m_t ∂L/∂h_t
+        }
+      }
+    mul_dact<T>(act, da, da, hs + t * B * H, B * H);          // ∂L/∂a_t = ∂L/∂h̃_t ⊙ f'(a_t)
+    Wm(da, H, T(1), dprev, H);  // ∂L/∂h_{t-1} += ∂L/∂a_t W_hh
+  }
+}
+
+// =============================================================================================
+// GRU, reset_after: u = U h_{t-1} + b_hh (or γ ⊙ û + b_hh); r, z = σ(X_rz + u_rz); n = tanh(X_n + r ⊙ u_n);
+// h̃ = n + z ⊙ (h_{t-1} - n). G holds X on entry and [r, z, u_n] on return, N n, Hs h_t.
+template <typename T>
+void gru_ra_forward_impl(Tensor& G, Tensor& Hs, Tensor& N, const Tensor& h0, opt mask, const Tensor& U, opt b_hh,
+                         opt g_hh, opt Vhat, opt Vrstd, double eps) {
+  const int64_t Tn = G.size(0), B = G.size(1), H3 = G.size(2), H = H3 / 3;
+  T *g_all = G.data_ptr<T>(), *hs = Hs.data_ptr<T>(), *ns = N.data_ptr<T>();
+  const T *u_w = U.data_ptr<T>(), *m = ptr<T>(mask), *bh = ptr<T>(b_hh), *gain = ptr<T>(g_hh);
+  T *vh = mptr<T>(Vhat), *vr = mptr<T>(Vrstd);
+  std::vector<T> u_buf(B * H3);
+  T* u = u_buf.data();
+  const StepMatrix<T> Um(true, B, H3, H, u_w, H);
+  for (int64_t t = 0; t < Tn; ++t) {
+    const T* h = t ? hs + (t - 1) * B * H : h0.data_ptr<T>();
+    Um(h, H, T(0), u, H3);  // U h_{t-1}
+    for (int64_t b = 0; b < B; ++b) {
+      T* ub = u + b * H3;
+      T* gb = g_all + (t * B + b) * H3;
+      if (gain) {  // γ_hh ⊙ û, û = normalize(U h)
+        T* vhb = vh + (t * B + b) * H3;
+        normalize_row<T>(ub, vhb, vr + t * B + b, H3, eps);
+        for (int64_t j = 0; j < H3; ++j) ub[j] = gain[j] * vhb[j];
+      }
+      if (bh) for (int64_t j = 0; j < H3; ++j) ub[j] += bh[j];  // u = … + b_hh
+      for (int64_t j = 0; j < 2 * H; ++j) gb[j] = sig(gb[j] + ub[j]);  // r, z = σ(X_rz + u_rz)
+      T* nb = ns + (t * B + b) * H;
+      const T *r = gb, *z = gb + H, *hb = h + b * H;
+      for (int64_t j = 0; j < H; ++j) nb[j] = gb[2 * H + j] + r[j] * ub[2 * H + j];
+      tanh_<T>(nb, H);                                                         // n = tanh(X_n + r ⊙ u_n)
+      for (int64_t j = 0; j < H; ++j) gb[2 * H + j] = ub[2 * H + j];           // keep u_n over spent X_n
+      T* hn = hs + (t * B + b) * H;
+      if (m && m[t * B + b] == 0) std::memcpy(hn, hb, H * sizeof(T));          // h_t = h_{t-1} where m_t = 0
+      else for (int64_t j = 0; j < H; ++j) hn[j] = nb[j] + z[j] * (hb[j] - nb[j]);  // h̃ = n + z ⊙ (h_{t-1} - n)
+    }
+  }
+}
+
+// dH holds ∂L/∂h_t on entry and ∂L/∂a_n on return; dG gets ∂L/∂u = [∂L/∂a_rz, ∂L/∂u_n], dV ∂L/∂(U h)
+// (dV is dG without LayerNorm), dh0 (zeros) ∂L/∂h_0.
+template <typename T>
+void gru_ra_backward_impl(Tensor& dG, Tensor& dV, Tensor& dH, Tensor& dh0, const Tensor& G, const Tensor& N,
+                          const Tensor& Hs, const Tensor& h0, opt mask, const Tensor& U, opt g_hh, opt Vhat,
+                          opt Vrstd) {
+  const int64_t Tn = G.size(0), B = G.size(1), H3 = G.size(2), H = H3 / 3;
+  T *dg_all = dG.data_ptr<T>(), *dv_all = dV.data_ptr<T>(), *dh_all = dH.data_ptr<T>();
+  const T *g_all = G.data_ptr<T>(), *ns = N.data_ptr<T>(), *hs = Hs.data_ptr<T>(), *u_w = U.data_ptr<T>();
+  const T *m = ptr<T>(mask), *gain = ptr<T>(g_hh), *vh = ptr<T>(Vhat), *vr = ptr<T>(Vrstd);
+  const StepMatrix<T> Um(false, B, H, H3, u_w, H);
+  for (int64_t t = Tn - 1; t >= 0; --t) {
+    const T* hprev = t ? hs + (t - 1) * B * H : h0.data_ptr<T>();
+    T* dprev = t ? dh_all + (t - 1) * B * H : dh0.data_ptr<T>();
+    for (int64_t b = 0; b < B; ++b) {
+      T* dh = dh_all + (t * B + b) * H;
+      T* dp = dprev + b * H;
+      const T* gb = g_all + (t * B + b) * H3;
+      const T *r = gb, *z = gb + H, *un = gb + 2 * H, *n = ns + (t * B + b) * H, *hp = hprev + b * H;
+      T* dg = dg_all + (t * B + b) * H3;
+      if (m) {
+        const T mt = m[t * B + b];
+        for (int64_t j = 0; j < H; ++j) {
+          dp[j] += (T(1) - mt) * dh[j];  // ∂L/∂h_{t-1} += (1 - m_t) ∂L/∂h_t
+          dh[j] *= mt;                   // ∂L/∂h̃_t = m_t ∂L/∂h_t
+        }
+      }
+      for (int64_t j = 0; j < H; ++j) {
+        const T d = dh[j];
+        dp[j] += d * z[j];                                      // ∂L/∂h_{t-1} += z ⊙ ∂L/∂h̃_t
+        const T dz = (hp[j] - n[j]) * d;                        // ∂L/∂z = ∂L/∂h̃ ⊙ (h_{t-1} - n)
+        const T dan = d * (T(1) - z[j]) * (T(1) - n[j] * n[j]);  // ∂L/∂a_n = ∂L/∂h̃ ⊙ (1 - z) ⊙ (1 - n²)
+        dh[j] = dan;
+        const T dr = dan * un[j];                               // ∂L/∂r = ∂L/∂a_n ⊙ u_n
+        dg[j] = dr * r[j] * (T(1) - r[j]);                      // ∂L/∂a_r = ∂L/∂r ⊙ σ'
+        dg[H + j] = dz * z[j] * (T(1) - z[j]);                  // ∂L/∂a_z = ∂L/∂z ⊙ σ'
+        dg[2 * H + j] = dan * r[j];                             // ∂L/∂u_n = ∂L/∂a_n ⊙ r
+      }
+      if (gain) {  // ∂L/∂(U h) = normalize_backward(∂L/∂u ⊙ γ_hh)
+        T* dv = dv_all + (t * B + b) * H3;
+        for (int64_t j = 0; j < H3; ++j) dv[j] = dg[j] * gain[j];
+        normalize_backward_row<T>(dv, vh + (t * B + b) * H3, vr[t * B + b], H3);
+      }
+    }
+    Um(dv_all + t * B * H3, H3, T(1), dprev, H);  // ∂L/∂h_{t-1} += ∂L/∂(U h) U
+  }
+}
+
+// =============================================================================================
+// GRU, reset_before (Cho et al.): r, z = σ(X_rz + U_rz h_{t-1}) (or γ_hh ⊙ û); n = tanh(X_n + U_n (r ⊙ h_{t-1}))
+// (or γ_hn ⊙ normalize(·)). A holds X on entry and [r, z, n] on return, RH r ⊙ h_{t-1}, Hs h_t.
+template <typename T>
+void gru_rb_forward_impl(Tensor& A, Tensor& Hs, Tensor& RH, const Tensor& h0, opt mask, const Tensor& U, opt g_hh,
+                         opt g_hn, opt Vhat, opt Vrstd, opt Nhat, opt Nrstd, double eps_hh, double eps_hn) {
+  const int64_t Tn = A.size(0), B = A.size(1), H3 = A.size(2), H = H3 / 3;
+  T *a_all = A.data_ptr<T>(), *hs = Hs.data_ptr<T>(), *rh_all = RH.data_ptr<T>();
+  const T *u_w = U.data_ptr<T>(), *m = ptr<T>(mask), *ghh = ptr<T>(g_hh), *ghn = ptr<T>(g_hn);
+  T *vh = mptr<T>(Vhat), *vr = mptr<T>(Vrstd), *nh = mptr<T>(Nhat), *nr = mptr<T>(Nrstd);
+  const T* u_n = u_w + 2 * H * H;
+  std::vector<T> v_buf(ghh ? B * 2 * H : 0), w_buf(ghn ? B * H : 0);
+  const StepMatrix<T> Urz(true, B, 2 * H, H, u_w, H), Un(true, B, H, H, u_n, H);
+  for (int64_t t = 0; t < Tn; ++t) {
+    const T* h = t ? hs + (t - 1) * B * H : h0.data_ptr<T>();
+    T* a = a_all + t * B * H3;
+    T* rh = rh_all + t * B * H;
+    if (ghh) {  // a_rz = X_rz + γ_hh ⊙ normalize(U_rz h_{t-1})
+      T* v = v_buf.data();
+      Urz(h, H, T(0), v, 2 * H);
+      for (int64_t b = 0; b < B; ++b) {
+        T* vhb = vh + (t * B + b) * 2 * H;
+        normalize_row<T>(v + b * 2 * H, vhb, vr + t * B + b, 2 * H, eps_hh);
+        for (int64_t j = 0; j < 2 * H; ++j) a[b * H3 + j] += ghh[j] * vhb[j];
+      }
+    } else {
+      Urz(h, H, T(1), a, H3);  // a_rz = X_rz + U_rz h_{t-1}
+    }
+    for (int64_t b = 0; b < B; ++b) {
+      T* ab = a + b * H3;
+      sigmoid_<T>(ab, 2 * H);                                            // r, z = σ(a_rz)
+      for (int64_t j = 0; j < H; ++j) rh[b * H + j] = ab[j] * h[b * H + j];  // r ⊙ h_{t-1}
+    }
+    if (ghn) {  // a_n = X_n + γ_hn ⊙ normalize(U_n (r ⊙ h_{t-1}))
+      T* w = w_buf.data();
+      Un(rh, H, T(0), w, H);
+      for (int64_t b = 0; b < B; ++b) {
+        T* nhb = nh + (t * B + b) * H;
+        normalize_row<T>(w + b * H, nhb, nr + t * B + b, H, eps_hn);
+        for (int64_t j = 0; j < H; ++j) a[b * H3 + 2 * H + j] += ghn[j] * nhb[j];
+      }
+    } else {
+      Un(rh, H, T(1), a + 2 * H, H3);  // a_n = X_n + U_n (r ⊙ h_{t-1})
+    }
+    for (int64_t b = 0; b < B; ++b) {
+      T* ab = a + b * H3;
+      T *n = ab + 2 * H, *hn = hs + (t * B + b) * H;
+      const T *z = ab + H, *hb = h + b * H;
+      tanh_<T>(n, H);  // n = tanh(a_n)
+      if (m && m[t * B + b] == 0) std::memcpy(hn, hb, H * sizeof(T));              // h_t = h_{t-1} where m_t = 0
+      else for (int64_t j = 0; j < H; ++j) hn[j] = n[j] + z[j] * (hb[j] - n[j]);  // h̃ = n + z ⊙ (h_{t-1} - n)
+    }
+  }
+}
+
+// dH: ∂L/∂h_t on entry (spent on return); dA gets ∂L/∂a (= ∂L/∂X), dV ∂L/∂(U_rz h), ∂L/∂(U_n rh) (dV is dA
+// without LayerNorm), dh0 (zeros) ∂L/∂h_0.
+template <typename T>
+void gru_rb_backward_impl(Tensor& dA, Tensor& dV, Tensor& dH, Tensor& dh0, const Tensor& A, const Tensor& Hs,
+                          const Tensor& h0, opt mask, const Tensor& U, opt g_hh, opt g_hn, opt Vhat, opt Vrstd,
+                          opt Nhat, opt Nrstd) {
+  const int64_t Tn = A.size(0), B = A.size(1), H3 = A.size(2), H = H3 / 3;
+  T *da_all = dA.data_ptr<T>(), *dv_all = dV.data_ptr<T>(), *dh_all = dH.data_ptr<T>();
+  const T *a_all = A.data_ptr<T>(), *hs = Hs.data_ptr<T>(), *u_w = U.data_ptr<T>(), *m = ptr<T>(mask);
+  const T *ghh = ptr<T>(g_hh), *ghn = ptr<T>(g_hn), *vh = ptr<T>(Vhat), *vr = ptr<T>(Vrstd), *nh = ptr<T>(Nhat),
+          *nr = ptr<T>(Nrstd);
+  const T* u_n = u_w + 2 * H * H;
+  std::vector<T> drh_buf(B * H);
+  T* drh = drh_buf.data();
+  const StepMatrix<T> Urz(false, B, H, 2 * H, u_w, H), Un(false, B, H, H, u_n, H);
+  for (int64_t t = Tn - 1; t >= 0; --t) {
+    const T* hprev = t ? hs + (t - 1) * B * H : h0.data_ptr<T>();
+    T* dprev = t ? dh_all + (t - 1) * B * H : dh0.data_ptr<T>();
+    for (int64_t b = 0; b < B; ++b) {
+      T* dh = dh_all + (t * B + b) * H;
+      T* dp = dprev + b * H;
+      const T* ab = a_all + (t * B + b) * H3;
+      const T *z = ab + H, *n = ab + 2 * H, *hp = hprev + b * H;
+      T* da = da_all + (t * B + b) * H3;
+      if (m) {
+        const T mt = m[t * B + b];
+        for (int64_t j = 0; j < H; ++j) {
+          dp[j] += (T(1) - mt) * dh[j];  // ∂L/∂h_{t-1} += (1 - m_t) ∂L/∂h_t
+          dh[j] *= mt;                   // ∂L/∂h̃_t = m_t ∂L/∂h_t
+        }
+      }
+      for (int64_t j = 0; j < H; ++j) {
+        const T d = dh[j];
+        dp[j] += d * z[j];                                            // ∂L/∂h_{t-1} += z ⊙ ∂L/∂h̃_t
+        const T dz = (hp[j] - n[j]) * d;                              // ∂L/∂z = ∂L/∂h̃ ⊙ (h_{t-1} - n)
+        da[H + j] = dz * z[j] * (T(1) - z[j]);                        // ∂L/∂a_z = ∂L/∂z ⊙ σ'
+        da[2 * H + j] = d * (T(1) - z[j]) * (T(1) - n[j] * n[j]);     // ∂L/∂a_n = ∂L/∂h̃ ⊙ (1 - z) ⊙ (1 - n²)
+      }
+      if (ghn) {  // ∂L/∂(U_n rh) = normalize_backward(∂L/∂u_n ⊙ γ_hn)
+        T* dvn = dv_all + (t * B + b) * H3 + 2 * H;
+        for (int64_t j = 0; j < H; ++j) dvn[j] = da[2 * H + j] * ghn[j];
+        normalize_backward_row<T>(dvn, nh + (t * B + b) * H, nr[t * B + b], H);
+      }
+    }
+    // ∂L/∂(r ⊙ h) = ∂L/∂(U_n rh) U_n
+    Un(dv_all + t * B * H3 + 2 * H, H3, T(0), drh, H);
+    for (int64_t b = 0; b < B; ++b) {
+      const T* ab = a_all + (t * B + b) * H3;
+      const T *r = ab, *hp = hprev + b * H, *dq = drh + b * H;
+      T* da = da_all + (t * B + b) * H3;
+      T* dp = dprev + b * H;
+      for (int64_t j = 0; j < H; ++j) {
+        da[j] = dq[j] * hp[j] * r[j] * (T(1) - r[j]);  // ∂L/∂a_r = (∂L/∂(r ⊙ h) ⊙ h_{t-1}) ⊙ σ'
+        dp[j] += dq[j] * r[j];                          // ∂L/∂h_{t-1} += ∂L/∂(r ⊙ h) ⊙ r
+      }
+      if (ghh) {  // ∂L/∂(U_rz h) = normalize_backward(∂L/∂a_rz ⊙ γ_hh)
+        T* dv = dv_all + (t * B + b) * H3;
+        for (int64_t j = 0; j < 2 * H; ++j) dv[j] = da[j] * ghh[j];
+        normalize_backward_row<T>(dv, vh + (t * B + b) * 2 * H, vr[t * B + b], 2 * H);
+      }
+    }
+    Urz(dv_all + t * B * H3, H3, T(1), dprev, H);  // += ∂L/∂(U_rz h) U_rz
+  }
+}
+
+// =============================================================================================
+// LSTM (lstm_bptt.py's equations): A holds X (T, B, 4H) on entry and [i, f, g, o] on return;
+// Hs (T+1, B, R), Cs (T+1, B, H) hold h_0, c_0 in row 0 and get h_t, c_t; S gets s = ψ(n); K
+// (proj only) k = o ⊙ s; Uhat/Urstd and Nhat/Nrstd the LayerNorm statistics.
+template <typename T>
+void lstm_forward_impl(Tensor& A, Tensor& Hs, Tensor& Cs, Tensor& S, opt K, opt mask, const Tensor& U, opt p_i,
+                       opt p_f, opt p_o, opt g_hh, opt g_c, opt b_c, opt W_hr, opt Uhat, opt Urstd, opt Nhat,
+                       opt Nrstd, int64_t phi, int64_t psi, double eps_hh, double eps_c) {
+  const int64_t Tn = A.size(0), B = A.size(1), H4 = A.size(2), H = H4 / 4, R = Hs.size(2);
+  T *a_all = A.data_ptr<T>(), *hs = Hs.data_ptr<T>(), *cs = Cs.data_ptr<T>(), *s_all = S.data_ptr<T>();
+  T *k_all = mptr<T>(K), *uh = mptr<T>(Uhat), *ur = mptr<T>(Urstd), *nh = mptr<T>(Nhat), *nr = mptr<T>(Nrstd);
+  const T *u_w = U.data_ptr<T>(), *m = ptr<T>(mask), *pi = ptr<T>(p_i), *pf = ptr<T>(p_f), *po = ptr<T>(p_o);
+  const T *ghh = ptr<T>(g_hh), *gc = ptr<T>(g_c), *bc = ptr<T>(b_c), *whr = ptr<T>(W_hr);
+  std::vector<T> v_buf(ghh ? B * H4 : 0);
+  const StepMatrix<T> Um(true, B, H4, R, u_w, R), Wr(true, whr ? B : 0, R, H, whr, H);
+  for (int64_t t = 0; t < Tn; ++t) {
+    const T *h = hs + t * B * R;
+    T* a = a_all + t * B * H4;
+    if (ghh) {  // a = X + γ_hh ⊙ û, û = normalize(U h_{t-1})
+      T* v = v_buf.data();
+      Um(h, R, T(0), v, H4);
+      for (int64_t b = 0; b < B; ++b) {
+        T* uhb = uh + (t * B + b) * H4;
+        normalize_row<T>(v + b * H4, uhb, ur + t * B + b, H4, eps_hh);
+        for (int64_t j = 0; j < H4; ++j) a[b * H4 + j] += ghh[j] * uhb[j];
+      }
+    } else {
+      Um(h, R, T(1), a, H4);  // a = X + U h_{t-1}
+    }
+    for (int64_t b = 0; b < B; ++b) {
+      T *ab = a + b * H4, *i = ab, *f = ab + H, *g = ab + 2 * H, *o = ab + 3 * H;
+      const T* c = cs + (t * B + b) * H;
+      T* cn = cs + ((t + 1) * B + b) * H;
+      T* s = s_all + (t * B + b) * H;
+      if (pi)  // i and f peek at c_{t-1}
+        for (int64_t j = 0; j < H; ++j) {
+          i[j] += pi[j] * c[j];
+          f[j] += pf[j] * c[j];
+        }
+      sigmoid_<T>(i, 2 * H);  // i, f = σ(a_i + p_i ⊙ c_{t-1}), σ(a_f + p_f ⊙ c_{t-1})
+      act_<T>(phi, g, H);     // g = φ(a_g)
+      for (int64_t j = 0; j < H; ++j) cn[j] = f[j] * c[j] + i[j] * g[j];  // c̃ = f ⊙ c_{t-1} + i ⊙ g
+      if (po) for (int64_t j = 0; j < H; ++j) o[j] += po[j] * cn[j];       // o peeks at c̃_t
+      sigmoid_<T>(o, H);                                                   // o = σ(a_o + p_o ⊙ c̃_t)
+      if (gc) {  // n = γ_c ⊙ n̂ + β_c, n̂ = normalize(c̃)
+        T* nhb = nh + (t * B + b) * H;
+        normalize_row<T>(cn, nhb, nr + t * B + b, H, eps_c);
+        for (int64_t j = 0; j < H; ++j) s[j] = gc[j] * nhb[j] + bc[j];
+      } else {
+        std::memcpy(s, cn, H * sizeof(T));  // n = c̃
+      }
+      act_<T>(psi, s, H);  // s = ψ(n)
+      T* k = whr ? k_all + (t * B + b) * H : hs + ((t + 1) * B + b) * R;
+      for (int64_t j = 0; j < H; ++j) k[j] = o[j] * s[j];  // k = o ⊙ s (= h̃ without proj)
+    }
+    T* hn = hs + (t + 1) * B * R;
+    if (whr) Wr(k_all + t * B * H, H, T(0), hn, R);  // h̃ = W_hr k
+    if (m)
+      for (int64_t b = 0; b < B; ++b)
+        if (m[t * B + b] == 0) {  // a padded step keeps the old state
+          std::memcpy(hn + b * R, h + b * R, R * sizeof(T));
+          std::memcpy(cs + ((t + 1) * B + b) * H, cs + (t * B + b) * H, H * sizeof(T));
+        }
+  }
+}
+
+// dA gets ∂L/∂a_t, dUh ∂L/∂(U h_{t-1}) (dUh is dA without LN_hh), dHt ∂L/∂h̃_t (proj), dN ∂L/∂n
+// (LN_c); dh, dc hold ∂L/∂h_T, ∂L/∂c_T on entry and ∂L/∂h_0, ∂L/∂c_0 on return.
+template <typename T>
+void lstm_backward_impl(Tensor& dA, Tensor& dUh, opt dHt, opt dN, Tensor& dh_t, Tensor& dc_t, const Tensor& dY,
+                        const Tensor& A, const Tensor& Cs, const Tensor& S, opt mask, const Tensor& U, opt p_i,
+                        opt p_f, opt p_o, opt g_hh, opt g_c, opt W_hr, opt Uhat, opt Urstd, opt Nhat, opt Nrstd,
+                        int64_t phi, int64_t psi) {
+  const int64_t Tn = A.size(0), B = A.size(1), H4 = A.size(2), H = H4 / 4, R = dh_t.size(1);
+  T *da_all = dA.data_ptr<T>(), *duh_all = dUh.data_ptr<T>(), *dht_all = mptr<T>(dHt), *dn_all = mptr<T>(dN);
+  T *dh = dh_t.data_ptr<T>(), *dc = dc_t.data_ptr<T>();
+  const T *dy = dY.data_ptr<T>(), *a_all = A.data_ptr<T>(), *cs = Cs.data_ptr<T>(), *s_all = S.data_ptr<T>();
+  const T *u_w = U.data_ptr<T>(), *m = ptr<T>(mask), *pi = ptr<T>(p_i), *pf = ptr<T>(p_f), *po = ptr<T>(p_o);
+  const T *ghh = ptr<T>(g_hh), *gc = ptr<T>(g_c), *whr = ptr<T>(W_hr), *uh = ptr<T>(Uhat), *ur = ptr<T>(Urstd),
+          *nh = ptr<T>(Nhat), *nr = ptr<T>(Nrstd);
+  std::vector<T> dht_buf(whr ? 0 : B * R), dk_buf(whr ? B * H : 0), dct_buf(m ? B * H : 0), tmp_buf(H);
+  T* tmp = tmp_buf.data();
+  const StepMatrix<T> Um(false, B, R, H4, u_w, R), Wr(false, whr ? B : 0, H, R, whr, H);
+  for (int64_t t = Tn - 1; t >= 0; --t) {
+    T* dht = whr ? dht_all + t * B * R : dht_buf.data();
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t j = 0; j < R; ++j) dht[b * R + j] = dy[(t * B + b) * R + j] + dh[b * R + j];  // ∂L/∂h̃ = ∂L/∂y + ∂L/∂h
+    T* dct = m ? dct_buf.data() : dc;  // ∂L/∂c̃_t (c̃_t is c_t without a mask)
+    if (m)
+      for (int64_t b = 0; b < B; ++b) {
+        const T mt = m[t * B + b], keep = T(1) - mt;
+        for (int64_t j = 0; j < R; ++j) {
+          dht[b * R + j] *= mt;   // ∂L/∂h̃_t = m_t (∂L/∂y_t + ∂L/∂h_t)
+          dh[b * R + j] *= keep;  // ∂L/∂h_{t-1} = (1 - m_t) ∂L/∂h_t + (through a_t, below)
+        }
+        for (int64_t j = 0; j < H; ++j) {
+          dct[b * H + j] = dc[b * H + j] * mt;  // ∂L/∂c̃_t = m_t ∂L/∂c_t + (through h̃_t, below)
+          dc[b * H + j] *= keep;                // ∂L/∂c_{t-1} = (1 - m_t) ∂L/∂c_t + (through c̃_t, below)
+        }
+      }
+    T* dk = dht;
+    if (whr) {
+      dk = dk_buf.data();
+      Wr(dht, R, T(0), dk, H);  // ∂L/∂k = ∂L/∂h̃ W_hr
+    }
+    for (int64_t b = 0; b < B; ++b) {
+      const T* ab = a_all + (t * B + b) * H4;
+      const T *i = ab, *f = ab + H, *g = ab + 2 * H, *o = ab + 3 * H;
+      const T *s = s_all + (t * B + b) * H, *cp = cs + (t * B + b) * H, *dkb = dk + b * H;
+      T* da = da_all + (t * B + b) * H4;
+      T *dai = da, *daf = da + H, *dag = da + 2 * H, *dao = da + 3 * H;
+      T *dcb = dct + b * H, *dcn = dc + b * H;
+      for (int64_t j = 0; j < H; ++j) {
+        dao[j] = dkb[j] * s[j] * o[j] * (T(1) - o[j]);  // ∂L/∂a_o = (∂L/∂k ⊙ s) ⊙ σ'
+        tmp[j] = dkb[j] * o[j];                         // ∂L/∂s = ∂L/∂k ⊙ o
+      }
+      if (gc) {  // n = γ_c ⊙ n̂ + β_c
+        T* dn = dn_all + (t * B + b) * H;
+        mul_dact<T>(psi, dn, tmp, s, H);  // ∂L/∂n = ∂L/∂s ⊙ ψ'
+        for (int64_t j = 0; j < H; ++j) tmp[j] = dn[j] * gc[j];  // ∂L/∂n̂ = ∂L/∂n ⊙ γ_c
+        normalize_backward_row<T>(tmp, nh + (t * B + b) * H, nr[t * B + b], H);
+      } else {
+        mul_dact<T>(psi, tmp, tmp, s, H);  // ∂L/∂n = ∂L/∂s ⊙ ψ'
+      }
+      for (int64_t j = 0; j < H; ++j) dcb[j] += tmp[j];  // ∂L/∂c̃ += (∂n/∂c̃)ᵀ ∂L/∂n
+      if (po) for (int64_t j = 0; j < H; ++j) dcb[j] += dao[j] * po[j];  // ∂L/∂c̃ += ∂L/∂a_o ⊙ p_o
+      for (int64_t j = 0; j < H; ++j) {
+        const T d = dcb[j];
+        dai[j] = d * g[j] * i[j] * (T(1) - i[j]);   // ∂L/∂a_i = (∂L/∂c̃ ⊙ g) ⊙ σ'
+        daf[j] = d * cp[j] * f[j] * (T(1) - f[j]);  // ∂L/∂a_f = (∂L/∂c̃ ⊙ c_{t-1}) ⊙ σ'
+        tmp[j] = d * i[j];                          // ∂L/∂g = ∂L/∂c̃ ⊙ i
+      }
+      mul_dact<T>(phi, dag, tmp, g, H);  // ∂L/∂a_g = ∂L/∂g ⊙ φ'
+      if (m) for (int64_t j = 0; j < H; ++j) dcn[j] += dcb[j] * f[j];  // ∂L/∂c_{t-1} += ∂L/∂c̃_t ⊙ f
+      else for (int64_t j = 0; j < H; ++j) dcn[j] = dcb[j] * f[j];     // ∂L/∂c_{t-1} = ∂L/∂c̃_t ⊙ f
+      if (pi) for (int64_t j = 0; j < H; ++j) dcn[j] += dai[j] * pi[j] + daf[j] * pf[j];  // peepholes into c_{t-1}
+      if (ghh) {  // ∂L/∂(U h_{t-1}) = normalize_backward(∂L/∂a ⊙ γ_hh)
+        T* du = duh_all + (t * B + b) * H4;
+        for (int64_t j = 0; j < H4; ++j) du[j] = da[j] * ghh[j];
+        normalize_backward_row<T>(du, uh + (t * B + b) * H4, ur[t * B + b], H4);
+      }
+    }
+    // ∂L/∂h_{t-1} (+)= ∂L/∂(U h_{t-1}) U
+    Um(duh_all + t * B * H4, H4, m ? T(1) : T(0), dh, R);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ops (torch.ops.rnnlab_rnn.*): check the layout, then dispatch on float32 / float64.
+#define RNNLAB_DISPATCH(t, name, ...) \
+  AT_DISPATCH_FLOATING_TYPES(t.scalar_type(), name, [&] { __VA_ARGS__; })
+
+void elman_forward(Tensor Hs, Tensor h0, std::optional<Tensor> mask, Tensor W, int64_t act) {
+  check_buffers({&Hs});
+  dense({&h0, &W});
+  dense({&mask}, Hs);
+  RNNLAB_DISPATCH(Hs, "elman_forward", elman_forward_impl<scalar_t>(Hs, h0, mask, W, act));
+}
+void elman_backward(Tensor dA, Tensor dh0, Tensor Hs, std::optional<Tensor> mask, Tensor W, int64_t act) {
+  check_buffers({&dA, &dh0});
+  dense({&Hs, &W});
+  dense({&mask}, dA);
+  RNNLAB_DISPATCH(dA, "elman_backward", elman_backward_impl<scalar_t>(dA, dh0, Hs, mask, W, act));
+}
+void gru_ra_forward(Tensor G, Tensor Hs, Tensor N, Tensor h0, std::optional<Tensor> mask, Tensor U,
+                    std::optional<Tensor> b_hh, std::optional<Tensor> g_hh, std::optional<Tensor> Vhat,
+                    std::optional<Tensor> Vrstd, double eps) {
+  check_buffers({&G, &Hs, &N});
+  dense({&h0, &U});
+  dense({&mask, &b_hh, &g_hh}, G);
+  RNNLAB_DISPATCH(G, "gru_ra_forward", gru_ra_forward_impl<scalar_t>(G, Hs, N, h0, mask, U, b_hh, g_hh, Vhat, Vrstd, eps));
+}
+void gru_ra_backward(Tensor dG, Tensor dV, Tensor dH, Tensor dh0, Tensor G, Tensor N, Tensor Hs, Tensor h0,
+                     std::optional<Tensor> mask, Tensor U, std::optional<Tensor> g_hh, std::optional<Tensor> Vhat,
+                     std::optional<Tensor> Vrstd) {
+  check_buffers({&dG, &dV, &dH, &dh0});
+  dense({&G, &N, &Hs, &h0, &U});
+  dense({&mask, &g_hh, &Vhat, &Vrstd}, G);
+  RNNLAB_DISPATCH(G, "gru_ra_backward",
+                  gru_ra_backward_impl<scalar_t>(dG, dV, dH, dh0, G, N, Hs, h0, mask, U, g_hh, Vhat, Vrstd));
+}
+void gru_rb_forward(Tensor A, Tensor Hs, Tensor RH, Tensor h0, std::optional<Tensor> mask, Tensor U,
+                    std::optional<Tensor> g_hh, std::optional<Tensor> g_hn, std::optional<Tensor> Vhat,
+                    std::optional<Tensor> Vrstd, std::optional<Tensor> Nhat, std::optional<Tensor> Nrstd,
+                    double eps_hh, double eps_hn) {
+  check_buffers({&A, &Hs, &RH});
+  dense({&h0, &U});
+  dense({&mask, &g_hh, &g_hn}, A);
+  RNNLAB_DISPATCH(A, "gru_rb_forward",
+                  gru_rb_forward_impl<scalar_t>(A, Hs, RH, h0, mask, U, g_hh, g_hn, Vhat, Vrstd, Nhat, Nrstd, eps_hh, eps_hn));
+}
+void gru_rb_backward(Tensor dA, Tensor dV, Tensor dH, Tensor dh0, Tensor A, Tensor Hs, Tensor h0,
+                     std::optional<Tensor> mask, Tensor U, std::optional<Tensor> g_hh, std::optional<Tensor> g_hn,
+                     std::optional<Tensor> Vhat, std::optional<Tensor> Vrstd, std::optional<Tensor> Nhat,
+                     std::optional<Tensor> Nrstd) {
+  check_buffers({&dA, &dV, &dH, &dh0});
+  dense({&A, &Hs, &h0, &U});
+  dense({&mask, &g_hh, &g_hn, &Vhat, &Vrstd, &Nhat, &Nrstd}, A);
+  RNNLAB_DISPATCH(A, "gru_rb_backward",
+                  gru_rb_backward_impl<scalar_t>(dA, dV, dH, dh0, A, Hs, h0, mask, U, g_hh, g_hn, Vhat, Vrstd, Nhat, Nrstd));
+}
+void lstm_forward(Tensor A, Tensor Hs, Tensor Cs, Tensor S, std::optional<Tensor> K, std::optional<Tensor> mask,
+                  Tensor U, std::optional<Tensor> p_i, std::optional<Tensor> p_f, std::optional<Tensor> p_o,
+                  std::optional<Tensor> g_hh, std::optional<Tensor> g_c, std::optional<Tensor> b_c,
+                  std::optional<Tensor> W_hr, std::optional<Tensor> Uhat, std::optional<Tensor> Urstd,
+                  std::optional<Tensor> Nhat, std::optional<Tensor> Nrstd, int64_t phi, int64_t psi, double eps_hh,
+                  double eps_c) {
+  check_buffers({&A, &Hs, &Cs, &S});
+  dense({&U});
+  dense({&mask, &p_i, &p_f, &p_o, &g_hh, &g_c, &b_c, &W_hr}, A);
+  RNNLAB_DISPATCH(A, "lstm_forward",
+                  lstm_forward_impl<scalar_t>(A, Hs, Cs, S, K, mask, U, p_i, p_f, p_o, g_hh, g_c, b_c, W_hr, Uhat,
+                                              Urstd, Nhat, Nrstd, phi, psi, eps_hh, eps_c));
+}
+void lstm_backward(Tensor dA, Tensor dUh, std::optional<Tensor> dHt, std::optional<Tensor> dN, Tensor dh, Tensor dc,
+                   Tensor dY, Tensor A, Tensor Cs, Tensor S, std::optional<Tensor> mask, Tensor U,
+                   std::optional<Tensor> p_i, std::optional<Tensor> p_f, std::optional<Tensor> p_o,
+                   std::optional<Tensor> g_hh, std::optional<Tensor> g_c, std::optional<Tensor> W_hr,
+                   std::optional<Tensor> Uhat, std::optional<Tensor> Urstd, std::optional<Tensor> Nhat,
+                   std::optional<Tensor> Nrstd, int64_t phi, int64_t psi) {
+  check_buffers({&dA, &dUh, &dh, &dc});
+  dense({&dY, &A, &Cs, &S, &U});
+  dense({&mask, &p_i, &p_f, &p_o, &g_hh, &g_c, &W_hr, &Uhat, &Urstd, &Nhat, &Nrstd}, A);
+  RNNLAB_DISPATCH(A, "lstm_backward",
+                  lstm_backward_impl<scalar_t>(dA, dUh, dHt, dN, dh, dc, dY, A, Cs, S, mask, U, p_i, p_f, p_o, g_hh,
+                                               g_c, W_hr, Uhat, Urstd, Nhat, Nrstd, phi, psi));
+}
+
+}  // namespace
+
+TORCH_LIBRARY(rnnlab_rnn, m) {
+  m.def("elman_forward", &elman_forward);
+  m.def("elman_backward", &elman_backward);
+  m.def("gru_ra_forward", &gru_ra_forward);
+  m.def("gru_ra_backward", &gru_ra_backward);
+  m.def("gru_rb_forward", &gru_rb_forward);
+  m.def("gru_rb_backward", &gru_rb_backward);
+  m.def("lstm_forward", &lstm_forward);
+  m.def("lstm_backward", &lstm_backward);
+}

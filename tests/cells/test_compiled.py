@@ -1,0 +1,204 @@
+"""The compiled time loops (rnnlab/cells/_compiled) against the Python loops they replace.
+
+Both paths fill the same buffers, so they must agree to rounding: float64 to 1e-12, float32 to
+float32 tolerances (and both within reach of float64). Every gradcheck and torch.nn parity case of
+the cells' own test files runs on the default path there (compiled where it is built); here the
+same cases run again on the path not taken by default, so each runs on both. Where a compiler and
+ninja exist (this machine, CI) the compiled path must build, so CI exercises it.
+"""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+
+import rnnlab.cells._compiled as compiled
+from rnnlab import ElmanCell, GRUCell, LSTMCell, Recurrent
+from rnnlab.cells import elman_bptt, gru_bptt, lstm_bptt
+from rnnlab.cells._compiled import python_path
+from tests.cells import test_elman_bptt, test_gru_bptt, test_lstm_bptt
+from tests.layers import test_torch_parity
+
+T, B, D, H = 5, 3, 3, 8  # H = 8: float32 LayerNorm over < 8 units keeps to the Python loops
+LENGTHS = [T, 2, 1]
+
+CONFIGS = {
+    **{f"elman_{a}": (ElmanCell, dict(activation=a)) for a in ("tanh", "relu", "sigmoid", "identity")},
+    "elman_no_bias": (ElmanCell, dict(bias=False)),
+    "gru": (GRUCell, {}),
+    "gru_reset_before": (GRUCell, dict(reset_after=False)),
+    "gru_layer_norm": (GRUCell, dict(layer_norm=True)),
+    "gru_reset_before_layer_norm": (GRUCell, dict(reset_after=False, layer_norm=True)),
+    "gru_no_bias": (GRUCell, dict(bias=False)),
+    "lstm": (LSTMCell, {}),
+    "lstm_peephole": (LSTMCell, dict(peephole=True)),
+    "lstm_sigmoid_relu": (LSTMCell, dict(candidate_activation="sigmoid", state_activation="relu")),
+    "lstm_relu_identity": (LSTMCell, dict(candidate_activation="relu", state_activation="identity")),
+    "lstm_layer_norm": (LSTMCell, dict(layer_norm=True)),
+    "lstm_proj": (LSTMCell, dict(proj_size=3)),
+    "lstm_no_bias": (LSTMCell, dict(bias=False)),
+    "lstm_everything": (LSTMCell, dict(peephole=True, layer_norm=True, proj_size=5, state_activation="sigmoid")),
+}
+SEQUENCES = {"full": (None, False), "lengths": (LENGTHS, False), "lengths_reverse": (LENGTHS, True)}
+needs_build = pytest.mark.skipif(not compiled.available(), reason="compiled kernels not built (no compiler)")
+
+
+def make_cell(config: str, dtype, seed: int = 0):
+    torch.manual_seed(seed)
+    cls, options = CONFIGS[config]
+    cell = cls(D, H, **options)
+    with torch.no_grad():  # move gains, shifts and peepholes off their initial values
+        for p in cell.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    return cell.to(dtype)
+
+
+def run(cell, dtype, lengths, reverse):
+    """Outputs, final state and the gradients of a weighted sum of them w.r.t. x, the state and every parameter."""
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(T, B, D, generator=g, dtype=torch.float64).to(dtype).requires_grad_()
+    state = [torch.randn(s.shape, generator=g, dtype=torch.float64).to(dtype).requires_grad_()
+             for s in torch.utils._pytree.tree_leaves(cell.init_state(B, dtype=dtype))]
+    layer = Recurrent(cell, fused=True, reverse=reverse)
+    y, final = layer(x, state[0] if len(state) == 1 else tuple(state), None if lengths is None else torch.tensor(lengths))
+    outs = [y, *torch.utils._pytree.tree_leaves(final)]
+    loss = sum((v * torch.randn(v.shape, generator=g, dtype=torch.float64).to(dtype)).sum() for v in outs)
+    return outs + list(torch.autograd.grad(loss, [x, *state, *cell.parameters()]))
+
+
+@pytest.fixture
+def taken(monkeypatch):
+    """Which path each kernel call took: counts of 'compiled' and 'python' choices."""
+    counts = {"compiled": 0, "python": 0}
+    for module in (elman_bptt, gru_bptt, lstm_bptt):
+        def counted(x, *args, _kernels=module.kernels):
+            ops = _kernels(x, *args)
+            counts["python" if ops is None else "compiled"] += 1
+            return ops
+        monkeypatch.setattr(module, "kernels", counted)
+    monkeypatch.setattr(lstm_bptt, "use_torch_kernel", lambda cell, x, mask: False)  # ours, not oneDNN
+    return counts
+
+
+def test_builds_where_a_compiler_is():
+    """CI has g++ and ninja: there the compiled path must build (a broken build fails here)."""
+    if not (shutil.which("g++") or shutil.which("c++")) or not shutil.which("ninja"):
+        pytest.skip("no compiler or ninja here")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(compiled.ENV, raising=False)
+        assert compiled.available(), compiled._state["error"]
+
+
+@needs_build
+@pytest.mark.parametrize("sequence", SEQUENCES)
+@pytest.mark.parametrize("config", CONFIGS)
+def test_compiled_equals_python_float64(config, sequence, taken):
+    lengths, reverse = SEQUENCES[sequence]
+    cell = make_cell(config, torch.float64)
+    ours = run(cell, torch.float64, lengths, reverse)
+    assert taken == {"compiled": 2, "python": 0}  # forward and backward, both compiled
+    with python_path():
+        reference = run(cell, torch.float64, lengths, reverse)
+    assert taken["python"] == 2
+    for k, (a, b) in enumerate(zip(ours, reference)):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-12, msg=lambda m: f"tensor {k}: {m}")
+
+
+@needs_build
+@pytest.mark.parametrize("config", CONFIGS)
+def test_compiled_equals_python_float32(config, taken):
+    """float32: the two paths round differently; both stay as close to float64 as float32 allows."""
+    lengths, reverse = SEQUENCES["lengths_reverse"]
+    cell = make_cell(config, torch.float32)
+    ours = run(cell, torch.float32, lengths, reverse)
+    assert taken == {"compiled": 2, "python": 0}
+    with python_path():
+        reference = run(cell, torch.float32, lengths, reverse)
+    exact = run(cell.double(), torch.float64, lengths, reverse)
+    for k, (a, b, c) in enumerate(zip(ours, reference, exact)):
+        scale = c.abs().max().item() + 1e-3
+        torch.testing.assert_close(a, b, atol=2e-5 * scale, rtol=1e-4, msg=lambda m: f"tensor {k}: {m}")
+        assert (a.double() - c).abs().max() <= 2e-5 * scale, f"tensor {k}: compiled float32 far from float64"
+
+
+@needs_build
+def test_batch_one_step_by_step():
+    """Generation runs one step of one sequence at a time: T = B = 1 through both paths."""
+    cell = make_cell("lstm_peephole", torch.float64)
+    x = torch.randn(1, 1, D, dtype=torch.float64)
+    state = cell.init_state(1, dtype=torch.float64)
+    y, (h, c) = Recurrent(cell)(x, state)
+    with python_path():
+        y_ref, (h_ref, c_ref) = Recurrent(cell)(x, state)
+    for a, b in ((y, y_ref), (h, h_ref), (c, c_ref)):
+        torch.testing.assert_close(a, b, atol=1e-14, rtol=0)
+
+
+def test_no_compiler_says_so_once_and_runs_python(monkeypatch, capsys):
+    """A failed build: one line on stderr, once, then the Python loops run everything."""
+    def fail():
+        raise RuntimeError("Ninja is required to load C++ extensions")
+    monkeypatch.setattr(compiled, "build", fail)
+    monkeypatch.setattr(compiled, "_state", {"ops": None, "tried": False, "error": None, "forced_off": 0})
+    monkeypatch.delenv(compiled.ENV, raising=False)
+    cell = make_cell("gru", torch.float64)
+    first = run(cell, torch.float64, LENGTHS, False)
+    second = run(cell, torch.float64, LENGTHS, False)
+    err = capsys.readouterr().err
+    assert err.count("rnnlab: compiled RNN kernels unavailable") == 1 and err.count("\n") == 1, err
+    assert "Ninja is required" in err
+    for a, b in zip(first, second):
+        torch.testing.assert_close(a, b, atol=0, rtol=0)
+
+
+def test_environment_variable_forces_python(monkeypatch, taken):
+    monkeypatch.setenv(compiled.ENV, "0")
+    run(make_cell("elman_tanh", torch.float64), torch.float64, None, False)
+    assert taken == {"compiled": 0, "python": 2}
+
+
+# --- the cells' own gradchecks and torch.nn parity cases, on the path their files do not take ---
+
+@pytest.fixture
+def other_path(monkeypatch):
+    """The path the cells' test files do not run by default: Python where the compiled one is built,
+    else (no compiler) nothing to add."""
+    if not compiled.available():
+        pytest.skip("compiled kernels not built: the cells' own tests already ran the Python path")
+    with python_path():
+        yield
+
+
+count_calls = test_lstm_bptt.count_calls  # (the LSTM gradcheck's fixture)
+
+
+@pytest.mark.parametrize("config", test_elman_bptt.CONFIGS)
+def test_elman_gradcheck_other_path(config, other_path):
+    test_elman_bptt.test_gradcheck(config, "lengths_reverse")
+
+
+@pytest.mark.parametrize("config", test_gru_bptt.CONFIGS)
+def test_gru_gradcheck_other_path(config, other_path):
+    test_gru_bptt.test_gradcheck(config, "lengths_reverse")
+
+
+@pytest.mark.parametrize("config", test_lstm_bptt.CONFIGS)
+def test_lstm_gradcheck_other_path(config, other_path, count_calls):
+    test_lstm_bptt.test_gradcheck(config, "reverse_lengths", count_calls)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_matches_torch_rnn_other_path(activation, other_path):
+    test_elman_bptt.test_matches_torch_rnn(activation)
+
+
+def test_matches_torch_gru_other_path(other_path):
+    test_gru_bptt.test_matches_torch_gru()
+
+
+@pytest.mark.parametrize("cls, kwargs", test_torch_parity.CONFIGS, ids=lambda c: getattr(c, "__name__", str(c)))
+@pytest.mark.parametrize("with_lengths", [False, True], ids=["full", "lengths"])
+@pytest.mark.parametrize("dtype, atol", [(torch.float32, 1e-5), (torch.float64, 1e-10)], ids=["f32", "f64"])
+def test_torch_parity_other_path(cls, kwargs, with_lengths, dtype, atol, other_path):
+    test_torch_parity.test_outputs_and_gradients_match_torch(cls, kwargs, with_lengths, dtype, atol, "auto")
