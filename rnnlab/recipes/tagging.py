@@ -222,6 +222,9 @@ class TaggingRecipe(Recipe):
 
     def explorer(self, trained: Trained, request: ExploreRequest):
         from rnnlab.recipes.explorers import tagger_explorer
+        if trained.options.chars == "lstm":  # the recorder would mix its letter steps with the word steps
+            raise ConfigError(f"{trained.run.path} has a character BiLSTM (--chars lstm), whose steps are letters, "
+                              "not words: rnnlab explore cannot show it yet (a --chars cnn run can be explored)")
         return tagger_explorer(trained, request)
 
 

@@ -45,6 +45,8 @@ def test_window_and_chars_train_tag_evaluate_and_resume(runs, capsys):
     valid = [row for row in valid if row["kind"] == "valid"]
     assert len(valid) == 1 and metrics["slot_f1"] == pytest.approx(valid[0]["slot_f1"])  # the saved weights
     assert main(["resume", str(run), "--max-steps", "17", "--no-progress"]) == 0
+    page = runs / "page.html"  # the explorer shows a character-CNN + window tagger
+    assert main(["explore", str(run), "--examples", "3", "--export", str(page)]) == 0 and page.stat().st_size > 0
 
 
 def test_an_ensemble_of_seeds_scores_through_the_recipe(runs):
