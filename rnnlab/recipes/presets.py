@@ -40,6 +40,8 @@ TAGGING_PRESETS: dict[str, dict[str, Any]] = {
              "schedule": "plateau", "decay_factor": 0.5, "plateau_patience": 1, "early_stopping": 6,
              "pool": "last", "bio_decoding": True, "log_every": 50},
 }
+# the same with a linear-chain CRF output layer (BIO-constrained transitions): docs/atis.md
+TAGGING_PRESETS["atis-crf"] = {**TAGGING_PRESETS["atis"], "crf": True}
 
 CLASSIFY_PRESETS: dict[str, dict[str, Any]] = {
     # sequence classification: a small LSTM over character embeddings (built-in: balanced brackets)

@@ -8,21 +8,26 @@ trained), letter trigrams, tags ("O" first) and intents. `rnnlab tag` tags raw s
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import ClassVar, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import ClassVar, Iterator, Sequence
 
 from rnnlab.cells.registry import CELLS
 from rnnlab.data.tagged import TaggedExample
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.data.words import WordEncoder
 from rnnlab.datasets.flights import flight_corpus
-from rnnlab.errors import CheckpointError, DataNotFoundError
+from rnnlab.errors import CheckpointError, ConfigError, DataNotFoundError
 from rnnlab.layers.word_features import WordFeatures
 from rnnlab.recipes.common import BatchOptions, EncoderOptions, ExampleOptions, VocabOptions, check_known, fingerprint, split_sizes
 from rnnlab.recipes.presets import TAGGING_PRESETS
 from rnnlab.recipes.recipe import ExploreRequest, Prepared, Recipe, Trained, parameters
+from rnnlab.recipes.run_dir import RunDir
 from rnnlab.data.tagged_dir import read_tagged_dir
 from rnnlab.tagging.bio import bio_constraints
+from rnnlab.tagging.chars import CHAR_ENCODERS, CharWordEncoder, build_char_vocab
+from rnnlab.tagging.ensemble import TaggerEnsemble
+from rnnlab.tagging.inputs import tagger_inputs
 from rnnlab.tagging.model import Tagger
 from rnnlab.tagging.predict import SlotFiller
 from rnnlab.tagging.task import TaggingTask
@@ -53,6 +58,13 @@ class TaggingOptions(ExampleOptions, VocabOptions, EncoderOptions, BatchOptions,
                                 "probabilities: no I-X without B-X before it) instead of each word's most likely tag")
     crf: bool = option(False, "a linear-chain CRF output layer (learned tag transitions; trained by the sentence's "
                        "log-likelihood, decoded by Viterbi; with --bio-decoding its transitions obey BIO)")
+    context: int = option(0, "a window of this many neighbouring words on each side: each word is read as the "
+                          "features of the words t-r..t+r side by side (Mesnil et al. 2015; 0: the word alone)", min=0)
+    chars: str = option("none", "a character-level encoder of each word, concatenated with its features: lstm "
+                        "(a character BiLSTM, Lample et al. 2016), cnn (Ma & Hovy 2016) or none",
+                        choices=("none", *CHAR_ENCODERS))
+    char_embedding: int = option(25, "size of the character embedding of --chars", min=1)
+    char_hidden: int = option(25, "units of the --chars encoder (per direction for lstm)", min=1)
     intent: bool = option(True, "also classify the sentence's intent when the data has intents")
     pool: str = option("last", "read the intent from the last state or the mean of all states", choices=("last", "mean"))
 
@@ -88,7 +100,7 @@ class TaggingRecipe(Recipe):
     presets = TAGGING_PRESETS
     Options = TaggingOptions
     PredictOptions = TagOptions
-    vocabs = ("words", "trigrams", "tags", "intents")
+    vocabs = ("words", "trigrams", "tags", "intents", "chars")
     required_vocabs = ("words", "tags")
     command, inputs, kind = "tag", "SENTENCE", "tagging run"
     command_help = "tag words of sentences with a trained tagger (slot filling)"
@@ -111,6 +123,10 @@ class TaggingRecipe(Recipe):
         if options.trigrams and "trigrams" not in vocabs:
             raise CheckpointError("the run uses letter trigrams but its trigram vocabulary is missing")
         encoder = WordEncoder(vocabs["words"], vocabs.get("trigrams") if options.trigrams else None)
+        if options.chars != "none":
+            if "chars" not in vocabs:
+                vocabs["chars"] = build_char_vocab([w for ex in splits["train"] for w in ex.words])
+            encoder = CharWordEncoder(encoder, vocabs["chars"])
         task = TaggingTask(splits, encoder, batch_size=options.batch_size, seed=options.seed,
                            eval_batch_size=options.eval_batch_size, tag_vocab=vocabs.get("tags"),
                            intent_vocab=vocabs.get("intents") if options.intent else None,
@@ -119,17 +135,22 @@ class TaggingRecipe(Recipe):
         if task.intent_vocab is not None:
             vocabs["intents"] = task.intent_vocab
         seed_everything(options.seed)  # the model's initial weights depend on it
-        model = self._model(options, vocabs["words"], vocabs.get("trigrams"), task.num_tags, task.num_intents)
+        model = self._model(options, vocabs["words"], vocabs.get("trigrams"), task.num_tags, task.num_intents,
+                            vocabs.get("chars"))
         if model.crf is not None and options.bio_decoding:  # saved as buffers: a loaded run keeps them
             model.crf.constrain(*bio_constraints(task.tag_vocab.tokens))
         info.update(words=len(vocabs["words"]), tags=task.num_tags, intents=task.num_intents)
         return Prepared(model, task, vocabs, info)
 
     @staticmethod
-    def _model(options, words: Vocabulary, trigrams: Vocabulary | None, num_tags: int, num_intents: int) -> Tagger:
+    def _model(options, words: Vocabulary, trigrams: Vocabulary | None, num_tags: int, num_intents: int,
+               chars: Vocabulary | None = None) -> Tagger:
         embedding = options.hidden if options.embedding is None else options.embedding
         features = WordFeatures(words, trigrams, one_hot=embedding == 0, trigrams=options.trigrams,
                                 embedding_size=embedding, projection=options.projection)
+        features = tagger_inputs(features, char_vocab=chars, chars=None if options.chars == "none" else options.chars,
+                                 char_embedding=options.char_embedding, char_hidden=options.char_hidden,
+                                 context=options.context)
         return Tagger.build(features, num_tags, cell=None if options.cell == "none" else options.cell,
                             hidden_size=options.hidden, num_layers=options.layers,
                             bidirectional=options.bidirectional, dropout=options.dropout,
@@ -146,6 +167,10 @@ class TaggingRecipe(Recipe):
             kind += f" + tag feedback ({options.jordan_feedback})"
         if options.crf:
             kind += " + CRF"
+        if options.chars != "none":
+            kind += f" over words + a character {options.chars}"
+        if options.context:
+            kind += f", a window of {options.context} words each side"
         return (f"tagging on {source}: {sizes} sentences; {info['words']:,} words, {info['tags']} tags, "
                 f"{info['intents']} intents\n{options.layers} x {options.hidden} {kind}, "
                 f"{parameters(prepared.model):,} parameters, {prepared.task.num_batches():,} updates per epoch")
@@ -162,12 +187,14 @@ class TaggingRecipe(Recipe):
         sizes = {"words": features.get("num_words"), "tags": model_config.get("num_tags")}
         if features.get("trigrams"):
             sizes["trigrams"] = features.get("num_trigrams")
+        if features.get("chars"):
+            sizes["chars"] = features["chars"].get("num_chars")
         if model_config.get("num_intents"):
             sizes["intents"] = model_config["num_intents"]
         return sizes
 
     def rebuild(self, model_config, vocabs) -> Tagger:
-        return Tagger.from_config(model_config, vocabs["words"], vocabs.get("trigrams"))
+        return Tagger.from_config(model_config, vocabs["words"], vocabs.get("trigrams"), vocabs.get("chars"))
 
     def predictor(self, model, vocabs, options) -> SlotFiller:
         intents = vocabs.get("intents") if model.num_intents else None
@@ -195,7 +222,25 @@ class TaggingRecipe(Recipe):
 
     def explorer(self, trained: Trained, request: ExploreRequest):
         from rnnlab.recipes.explorers import tagger_explorer
+        if trained.options.chars == "lstm":  # the recorder would mix its letter steps with the word steps
+            raise ConfigError(f"{trained.run.path} has a character BiLSTM (--chars lstm), whose steps are letters, "
+                              "not words: rnnlab explore cannot show it yet (a --chars cnn run can be explored)")
         return tagger_explorer(trained, request)
 
 
 RECIPE = TaggingRecipe()
+
+
+def load_ensemble(runs: Sequence[str | Path]) -> Trained:
+    """Several tagging runs of the same data (e.g. one recipe, several seeds) as one `Trained` whose
+    model is their `TaggerEnsemble` (averaged posteriors, or averaged CRF scores); options, vocabularies
+    and directory are the first run's. `RECIPE.evaluate(load_ensemble(runs), "test")` scores it."""
+    if not runs:
+        raise ConfigError("an ensemble needs at least one run directory")
+    trained = [RECIPE.load(RunDir(run)) for run in runs]
+    first = trained[0]
+    for t in trained[1:]:
+        if t.vocabs != first.vocabs or t.config["data"].get("sha256") != first.config["data"].get("sha256"):
+            raise ConfigError(f"{t.run.path} was not trained on the same data and vocabularies as {first.run.path}")
+    model = TaggerEnsemble([t.model for t in trained]).eval()
+    return replace(first, model=model, predictor=RECIPE.predictor(model, first.vocabs, first.options))

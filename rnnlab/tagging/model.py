@@ -42,6 +42,7 @@ from rnnlab.layers.sequence import check_lengths, length_mask
 from rnnlab.layers.word_features import WordFeatures
 from rnnlab.tagging.crf import CRF
 from rnnlab.tagging.feedback import TagFeedbackCell
+from rnnlab.tagging.inputs import inputs_from_config
 
 IGNORE = -100  # target id of padded steps and of gold labels the model cannot know (F.cross_entropy's default)
 FEEDBACK = {True: "greedy", "softmax": "softmax"}  # jordan_feedback → TagFeedbackCell mode
@@ -53,7 +54,8 @@ class Tagger(Described, nn.Module):
     """A `WordBatch` (T, B words, lengths (B,)) and optional gold tags (T, B) → tag logits
     (T, B, num_tags) and intent logits (B, num_intents) or None.
 
-    Modules: `features` (`WordFeatures`, (T, B) words → (T, B, D)), `encoder` ((T, B, D [+ num_tags
+    Modules: `features` (`WordFeatures`, or the stack of rnnlab/tagging/inputs.py with character
+    encoders and context windows: (T, B) words → (T, B, D)), `encoder` ((T, B, D [+ num_tags
     with feedback]) → (T, B, W), e.g. `build_encoder`; recordings name its layers
     "encoder.layers.K"), `tag_out` (nn.Linear W → num_tags), `pooling` ((T, B, W), lengths →
     (B, W)), `intent_out` (nn.Linear W → num_intents, or None) and `crf` (`CRF` over the tag
@@ -136,11 +138,12 @@ class Tagger(Described, nn.Module):
         return {"features": self.features.config(), **super().config()}
 
     @classmethod
-    def from_config(cls, config: dict, word_vocab, trigram_vocab=None) -> "Tagger":
+    def from_config(cls, config: dict, word_vocab, trigram_vocab=None, char_vocab=None) -> "Tagger":
+        """`char_vocab`: for a model with a character encoder (rnnlab/tagging/inputs.py)."""
         config = dict(config)
         if not isinstance(config.get("features"), dict):
             raise ConfigError("model config does not describe a Tagger (no 'features' section)")
-        features = WordFeatures.from_config(config.pop("features"), word_vocab, trigram_vocab)
+        features = inputs_from_config(config.pop("features"), word_vocab, trigram_vocab, char_vocab)
         if "num_tags" not in config:
             raise ConfigError("model config does not describe a Tagger ('num_tags' is missing)")
         return super().from_config(config, features)
