@@ -29,7 +29,7 @@ TRAIN = {"copy": dict(bits=8, min_size=1, max_size=20),
 
 def run(args, seed: int) -> dict:
     task = BitSequenceTask(args.task, batch_size=args.batch, updates_per_epoch=100, eval_sequences=64,
-                           data_seed=seed, **TRAIN[args.task])
+                           data_seed=seed, curriculum=args.curriculum, **TRAIN[args.task])
     seed_everything(seed)
     model = BitSequenceModel.build(task.input_width, task.output_width, kind=args.kind, hidden_size=args.hidden,
                                    memory_slots=args.slots, memory_width=args.width)
@@ -48,7 +48,8 @@ def run(args, seed: int) -> dict:
         print(f"  {args.task} {args.kind} seed {seed}: size {size}: {m['bit_errors']:.3f} bits wrong per sequence",
               flush=True)
     return {"task": args.task, "kind": args.kind, "seed": seed, "parameters": sum(p.numel() for p in model.parameters()),
-            "updates": summary["step"], "wall_s": round(wall, 1), "valid": summary["valid"], "test": results}
+            "updates": summary["step"], "wall_s": round(wall, 1), "lr": args.lr, "batch": args.batch,
+            "curriculum": args.curriculum, "valid": summary["valid"], "test": results}
 
 
 def plot(path: str, figure: str) -> None:
@@ -84,6 +85,7 @@ def main():
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--curriculum", type=int, default=0, help="updates over which the longest length grows to the max")
     p.add_argument("--minutes", type=float, default=5.0)
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--test-length", type=int, default=10, help="repeat copy: the sequence length of the repeats test")

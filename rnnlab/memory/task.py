@@ -4,7 +4,10 @@
 Update `index` of `epoch` draws its batch from a generator seeded by (data_seed, epoch, index)
 alone, so a resumed run sees the same batches. Its size — the sequence length (copy, repeat copy)
 or the number of items (recall) — is drawn uniformly from [min_size, max_size], the repeats of
-repeat copy from [min_repeats, max_repeats]. The validation and test sets are fixed sequences drawn
+repeat copy from [min_repeats, max_repeats]. An optional curriculum (`curriculum` = C updates)
+raises the upper end linearly from min_size to max_size over the first C updates: short sequences
+teach the addressing first (the NTM's long plateau on copy shortens), and training ends on the
+whole range. The validation and test sets are fixed sequences drawn
 from the training ranges (from their own seeds); `evaluate_at` scores fresh sequences at any size
 or number of repeats — the generalisation test (`rnnlab eval --length`).
 
@@ -46,7 +49,7 @@ class BitSequenceTask:
 
     def __init__(self, task: str, *, bits: int = 8, min_size: int = 1, max_size: int = 20, min_repeats: int = 1,
                  max_repeats: int = 10, item_length: int = 3, batch_size: int = 16, updates_per_epoch: int = 100,
-                 eval_sequences: int = 64, eval_batch_size: int = 32, data_seed: int = 0):
+                 eval_sequences: int = 64, eval_batch_size: int = 32, data_seed: int = 0, curriculum: int = 0):
         if task not in NTM_TASKS:
             raise ConfigError(f"unknown NTM task {task!r}; choose one of: {', '.join(NTM_TASKS)}")
         if not 1 <= min_size <= max_size:
@@ -56,18 +59,29 @@ class BitSequenceTask:
         if task == "recall" and min_size < 2:
             raise ConfigError(f"associative recall needs at least 2 items (a query and the item after it), "
                               f"got min size {min_size}")
+        if curriculum < 0:
+            raise ConfigError(f"curriculum must be >= 0 updates, got {curriculum}")
         if min(bits, item_length, batch_size, updates_per_epoch, eval_sequences, eval_batch_size) < 1:
             raise ConfigError("bits, item length, batch sizes, updates per epoch and eval sequences must be >= 1")
         self.task, self.bits, self.item_length = task, bits, item_length
         self.sizes, self.repeats = (min_size, max_size), (min_repeats, max_repeats)
         self.batch_size, self.updates_per_epoch, self.data_seed = batch_size, updates_per_epoch, data_seed
-        self.eval_sequences, self.eval_batch_size = eval_sequences, eval_batch_size
+        self.eval_sequences, self.eval_batch_size, self.curriculum = eval_sequences, eval_batch_size, curriculum
         self.input_width, self.output_width = widths(task, bits)
 
+    def longest(self, update: int) -> int:
+        """The longest size drawn at training update `update` (0-based): with a curriculum of C
+        updates it grows linearly from min_size to max_size over the first C, then stays."""
+        low, high = self.sizes
+        if not self.curriculum or update >= self.curriculum:
+            return high
+        return low + (high - low) * (update + 1) // self.curriculum
+
     def _batch(self, batch: int, generator: torch.Generator, size: int | None = None,
-               repeats: int | None = None) -> BitBatch:
+               repeats: int | None = None, longest: int | None = None) -> BitBatch:
         if size is None:
-            size = int(torch.randint(self.sizes[0], self.sizes[1] + 1, (1,), generator=generator))
+            high = self.sizes[1] if longest is None else longest
+            size = int(torch.randint(self.sizes[0], high + 1, (1,), generator=generator))
         if repeats is None:
             repeats = int(torch.randint(self.repeats[0], self.repeats[1] + 1, (1,), generator=generator))
         return make_batch(self.task, batch, size, bits=self.bits, repeats=repeats, item_length=self.item_length,
@@ -77,7 +91,8 @@ class BitSequenceTask:
         return self.updates_per_epoch
 
     def train_step(self, model, epoch: int, index: int, carry) -> StepOutput:
-        batch = self._batch(self.batch_size, _generator(self.data_seed, epoch, index))
+        update = (epoch - 1) * self.updates_per_epoch + index  # a function of (epoch, index): resumes exactly
+        batch = self._batch(self.batch_size, _generator(self.data_seed, epoch, index), longest=self.longest(update))
         device = model_device(model)
         batch = BitBatch(*(t.to(device) for t in batch))
         loss, _, n = score(model(batch.inputs), batch)

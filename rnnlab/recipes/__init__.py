@@ -6,7 +6,8 @@ from rnnlab.recipes.recipe import ExploreRequest, Prepared, Recipe, Trained
 from rnnlab.recipes.registry import all_recipes, recipe_for, recipe_of, register, unregister
 from rnnlab.recipes.run_dir import RunDir
 
-for _recipe in (language_model.RECIPE, tagging.RECIPE, classify.RECIPE, seq2seq.RECIPE, memory.RECIPE):
+for _recipe in (language_model.RECIPE, tagging.RECIPE, classify.RECIPE, seq2seq.RECIPE, memory.RECIPE,
+                memory.QA_RECIPE):
     register(_recipe)
 
 __all__ = ["Recipe", "Prepared", "Trained", "ExploreRequest", "register", "unregister", "recipe_for", "recipe_of",

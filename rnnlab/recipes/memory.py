@@ -9,9 +9,16 @@ of items (recall) outside its training range, `--repeats R` at more repeats (rep
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import torch
 from typing import ClassVar
 
+from rnnlab.data.vocab import Vocabulary
+from rnnlab.datasets.babi import QA_TASKS, QAExample, qa_stories, tokens
 from rnnlab.datasets.ntm_tasks import REPEAT_SCALE
+from rnnlab.errors import DataError
+from rnnlab.memory.memn2n import MemN2N
+from rnnlab.memory.qa_task import QATask, build_vocab, encode
 from rnnlab.memory.model import KINDS, BitSequenceModel
 from rnnlab.memory.ntm import CONTROLLERS, MEMORY_INITS
 from rnnlab.memory.predict import BitPredictor
@@ -39,6 +46,8 @@ class NTMOptions(TaskOptions, BatchOptions, TrainConfig):
     item_length: int = option(3, "recall: vectors per item", min=1)
     updates_per_epoch: int = option(100, "updates per epoch (each a fresh batch)", min=1)
     eval_sequences: int = option(64, "validation and test sequences", min=1)
+    curriculum: int = option(0, "grow the longest training length from min to max over this many updates "
+                             "(0: the whole range from the start)", min=0)
     model: str = option("ntm", "ntm, or a cell name for a recurrent baseline (lstm)", choices=KINDS)
     hidden: int = option(100, "controller units (ntm) or units per layer (baseline)", min=1)
     layers: int = option(1, "baseline: stacked layers (an NTM has one controller)", min=1)
@@ -109,7 +118,7 @@ class NTMRecipe(Recipe):
                                max_repeats=options.max_repeats, item_length=options.item_length,
                                batch_size=options.batch_size, updates_per_epoch=options.updates_per_epoch,
                                eval_sequences=options.eval_sequences, eval_batch_size=options.eval_batch_size,
-                               data_seed=options.data_seed)
+                               data_seed=options.data_seed, curriculum=options.curriculum)
 
     def prepare(self, options, vocabs=None) -> Prepared:
         task = self.task_of(options)
@@ -168,3 +177,114 @@ class NTMRecipe(Recipe):
 
 
 RECIPE = NTMRecipe()
+
+
+# --- question answering with an end-to-end memory network ----------------------------------------
+
+QA = {f"qa-{t}": (t,) for t in QA_TASKS} | {"qa-all": QA_TASKS}
+
+
+@dataclass
+class QAOptions(TaskOptions, BatchOptions, TrainConfig):
+    """Options of the question-answering tasks: the generated stories, the memory network, training."""
+    GROUP: ClassVar[str] = "question answering"
+    data_seed: int = option(0, "seed of the generated stories (separate from --seed)")
+    train_examples: int = option(1000, "training questions per task (valid and test: a tenth, at least 200)", min=1)
+    max_story: int = option(20, "sentences the memory holds (the latest of a story)", min=1)
+    hops: int = option(3, "memory hops K", min=1)
+    dim: int = option(20, "embedding size d", min=1)
+    position: bool = option(True, "position encoding of the words of a sentence (else bag of words)")
+    temporal: bool = option(True, "temporal encoding of the sentences' order")
+    linear_epochs: int = option(5, "linear start: epochs without the attention softmax (0: off)", min=0)
+
+
+@dataclass
+class QAPredictOptions(Options):
+    GROUP: ClassVar[str] = "prediction"
+    attention: bool = option(False, "also print each hop's attention over the sentences")
+
+
+class QARecipe(Recipe):
+    """bAbI-style question answering with an end-to-end memory network."""
+    name = "qa"
+    tasks = {name: "qa" for name in QA}
+    presets = {"qa": {"epochs": 40, "lr": 0.01, "clip_norm": 40.0, "batch_size": 32, "eval_batch_size": 256,
+                      "schedule": "step", "decay_start": 15, "decay_factor": 0.7}}
+    Options = QAOptions
+    PredictOptions = QAPredictOptions
+    vocabs = ("words",)
+    inputs, kind = "STORY", "question-answering run"
+    use = 'ask with: rnnlab predict {run} "mary went to the kitchen. where is mary?"'
+
+    def splits(self, options) -> dict[str, list[QAExample]]:
+        n = options.train_examples
+        sizes = {"train": n, "valid": max(200, n // 10), "test": max(200, n // 10)}
+        return {split: [ex for t in QA[options.task] for ex in qa_stories(t, size, options.data_seed * 3 + k,
+                                                                           max_story=options.max_story)]
+                for k, (split, size) in enumerate(sizes.items())}
+
+    def prepare(self, options, vocabs=None) -> Prepared:
+        splits = self.splits(options)
+        vocabs = dict(vocabs or {})
+        if "words" not in vocabs:
+            vocabs["words"] = build_vocab(splits["train"])
+        task = QATask(splits, vocabs["words"], batch_size=options.batch_size, eval_batch_size=options.eval_batch_size,
+                      seed=options.seed, linear_epochs=options.linear_epochs)
+        seed_everything(options.seed)
+        model = MemN2N.build(len(vocabs["words"]), dim=options.dim, hops=options.hops, max_story=options.max_story,
+                             position=options.position, temporal=options.temporal)
+        info = {"source": f"generated stories (data seed {options.data_seed})", "tasks": list(QA[options.task]),
+                "examples": {k: len(v) for k, v in splits.items()}, "vocab_size": len(vocabs["words"])}
+        return Prepared(model, task, vocabs, info)
+
+    def describe(self, prepared: Prepared, options) -> str:
+        info = prepared.data_info
+        sizes = ", ".join(f"{k} {v:,}" for k, v in info["examples"].items())
+        parts = [p for p, on in (("position encoding", options.position), ("temporal encoding", options.temporal),
+                                 (f"linear start {options.linear_epochs} epochs", options.linear_epochs)) if on]
+        return (f"{options.task}: {', '.join(info['tasks'])}; {sizes} questions, vocabulary {info['vocab_size']}\n"
+                f"MemN2N: {options.hops} hops, d = {options.dim}, memory of {options.max_story} sentences, adjacent "
+                f"tying, {', '.join(parts) or 'bag of words'}; {parameters(prepared.model):,} parameters")
+
+    def format_metrics(self, metrics: dict) -> str:
+        per = [f"{k.split('/', 1)[1]} {100 * v:.1f}%" for k, v in metrics.items() if k.startswith("accuracy/")]
+        return f"accuracy {100 * metrics['accuracy']:.1f}% ({', '.join(per)}), loss {metrics['loss']:.4f}"
+
+    def vocab_sizes(self, model_config) -> dict[str, int]:
+        return {"words": model_config.get("vocab_size")}
+
+    def rebuild(self, model_config, vocabs) -> MemN2N:
+        return MemN2N.from_config(model_config)
+
+    def evaluate(self, trained, split, data=None, batch_size=None):
+        if data is not None:
+            raise ConfigError("question-answering runs generate their stories; --data does not apply")
+        return super().evaluate(trained, split, None, batch_size)
+
+    def parse(self, text: str, vocab: Vocabulary) -> QAExample:
+        """'sentence. sentence. question?' → a QAExample (answer unknown)."""
+        if "?" not in text:
+            raise DataError("a story ends with its question: 'mary went to the kitchen. where is mary?'")
+        story_text, question = text.rsplit("?", 1)[0].rsplit(".", 1) if "." in text else ("", text.rsplit("?", 1)[0])
+        sentences = tuple(tokens(s + ".") for s in story_text.split(".") if s.strip())
+        if not sentences:
+            raise DataError("the story has no sentences before its question")
+        return QAExample(sentences, tokens(question + "?"), "", (), "")
+
+    def predict(self, trained, inputs, options):
+        vocab, model = trained.vocabs["words"], trained.model
+        for text in inputs:
+            ex = self.parse(text, vocab)
+            if len(ex.story) > model.max_story:
+                ex = QAExample(ex.story[-model.max_story:], ex.question, "", (), "")
+            story, question, _ = encode([ex], vocab)
+            with torch.no_grad():
+                logits, attn = model(story, question, attention=True)
+            yield vocab.tokens[int(logits.argmax(-1))] + "\n"
+            if options.attention:
+                for i, sentence in enumerate(ex.story):
+                    hops = " ".join(f"{float(attn[0, k, i]):.2f}" for k in range(model.hops))
+                    yield f"  {hops}  {' '.join(sentence)}\n"
+
+
+QA_RECIPE = QARecipe()
