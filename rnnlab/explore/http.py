@@ -51,6 +51,7 @@ STATIC = Path(__file__).parent / "static"
 FILES = {  # URL path → (file in static/, content type): the only files the server ever reads
     "/": ("index.html", "text/html; charset=utf-8"),
     "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/static/memory.js": ("memory.js", "text/javascript; charset=utf-8"),
     "/static/style.css": ("style.css", "text/css; charset=utf-8"),
 }
 

@@ -175,6 +175,35 @@ class NTMRecipe(Recipe):
         for text in inputs:
             yield trained.predictor.predict(text, options.repeats) + "\n"
 
+    def explorer(self, trained, request):
+        """Fresh sequences inside and beyond the training range, each step's read and write
+        weightings as heatmaps beside the input and output (typed input: bit vectors as for predict)."""
+        from rnnlab.datasets.ntm_tasks import make_batch
+        from rnnlab.explore.record_memory import record_ntm
+        from rnnlab.explore.service import Explorer
+        if request.text or request.dataset:
+            raise ConfigError(f"{request.flag if request.dataset else '--text'} does not apply to a bit-sequence run: "
+                              "it shows generated sequences (type bit vectors on the page instead)")
+        o, predictor = trained.options, trained.predictor
+        low, high = o.min_length, o.max_length
+        sizes = [low, (low + high) // 2, high, 2 * high, 3 * high][:max(1, min(request.examples, 5))]
+        generator = torch.Generator().manual_seed(o.data_seed + 12345)
+        batches = [make_batch(NTM_TASKS[o.task], 1, size, bits=o.bits, repeats=min(o.max_repeats, 3),
+                              item_length=o.item_length, generator=generator) for size in sizes]
+        what = "items" if o.task == "ntm-recall" else "vectors"
+        names = [f"{size} {what}" + (" (beyond training)" if size > high else "") for size in sizes]
+
+        def record(items: list) -> list:
+            return record_ntm(trained.model, [i if not isinstance(i, list) else predictor.layout(" ".join(i))
+                                              for i in items], o.bits)
+        m = trained.config["model"]
+        kind = (f"NTM, {m['controller']} controller of {m['hidden_size']}, memory {m['memory_slots']} x "
+                f"{m['memory_width']}" if m["kind"] == "ntm" else f"{m['num_layers']} x {m['hidden_size']} {m['kind']}")
+        about = {"run": str(trained.run.path), "model": kind, "source": f"generated {NTM_TASKS[o.task]} sequences",
+                 "memory_rows": m["memory_slots"] if m["kind"] == "ntm" else None}
+        return Explorer(trained.model, Vocabulary(["<unk>"], unk="<unk>"), "word", list(zip(names, batches)),
+                        hypotheses={}, about=about, recorder=record, kind="ntm")
+
 
 RECIPE = NTMRecipe()
 
@@ -285,6 +314,35 @@ class QARecipe(Recipe):
                 for i, sentence in enumerate(ex.story):
                     hops = " ".join(f"{float(attn[0, k, i]):.2f}" for k in range(model.hops))
                     yield f"  {hops}  {' '.join(sentence)}\n"
+
+    def explorer(self, trained, request):
+        """Test questions (or typed stories): the attention over the story's sentences at each hop."""
+        from rnnlab.explore.record_memory import record_memn2n
+        from rnnlab.explore.service import Explorer
+        if request.text or request.dataset:
+            raise ConfigError("a question-answering run shows its test stories (type a story on the page instead)")
+        vocab, model = trained.vocabs["words"], trained.model
+        test = self.splits(trained.options)["test"]
+        per_task = {}
+        for ex in test:  # a few of each task, in task order
+            per_task.setdefault(ex.task, [])
+            if len(per_task[ex.task]) < max(1, request.examples // max(1, len(QA[trained.options.task]))):
+                per_task[ex.task].append(ex)
+        picked = [ex for exs in per_task.values() for ex in exs]
+
+        def record(items: list) -> list:
+            out = []
+            for item in items:
+                ex = item if isinstance(item, QAExample) else self.parse(" ".join(item), vocab)
+                out.append(ex if len(ex.story) <= model.max_story else
+                           QAExample(ex.story[-model.max_story:], ex.question, ex.answer, (), ex.task))
+            return record_memn2n(model, vocab, out)
+        m = trained.config["model"]
+        about = {"run": str(trained.run.path), "source": "generated test stories",
+                 "model": f"MemN2N, {m['hops']} hops, d = {m['dim']}, memory of {m['max_story']} sentences"}
+        names = [f"{ex.task} {k + 1}" for k, ex in enumerate(picked)]
+        return Explorer(model, vocab, "word", list(zip(names, picked)), hypotheses={}, about=about, recorder=record,
+                        kind="memn2n")
 
 
 QA_RECIPE = QARecipe()
