@@ -63,6 +63,9 @@ def plot(path: str, figure: str) -> None:
             sizes = [int(s) for s in r["test"]]
             ax.plot(sizes, [max(v, 1e-2) for v in r["test"].values()], "o-" if r["kind"] == "ntm" else "s--",
                     label=f"{r['kind'].upper()} seed {r['seed']} ({r['updates']} updates)")
+        if task == "copy":  # guessing every bit: half of the 8·L output bits wrong
+            sizes = sorted({int(s) for r in rows if r["task"] == task for s in r["test"]})
+            ax.plot(sizes, [4 * s for s in sizes], ":", color="grey", label="chance (4 bits per vector)")
         ax.set_yscale("log")
         ax.set_xlabel({"copy": "sequence length", "repeat-copy": "repeats", "recall": "items"}[task])
         ax.set_ylabel("bits wrong per sequence (0 drawn at 0.01)")

@@ -32,9 +32,10 @@ def random_state(cell: NTMCell, batch: int):
 
 # --- gradients -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("controller", ["lstm", "feedforward"])
-def test_gradcheck_step(controller):
-    cell = small(controller=controller, controller_size=3, memory_slots=4, memory_width=2)
+@pytest.mark.parametrize("controller,heads", [("lstm", 1), ("feedforward", 2)])
+def test_gradcheck_step(controller, heads):
+    cell = small(controller=controller, controller_size=3, memory_slots=4, memory_width=2, read_heads=heads,
+                 write_heads=heads)
     assert gradcheck_module(cell, torch.randn(2, 4), random_state(cell, 2), seed=1)
 
 

@@ -5,16 +5,10 @@ from __future__ import annotations
 import json
 
 from rnnlab.cli.main import main
+from tests.recipes.test_custom_recipe import cli
 
 TINY = ["--train-examples", "40", "--epochs", "2", "--linear-epochs", "1", "--hops", "2", "--dim", "8",
         "--no-progress"]
-
-
-def cli(capsys, *args):
-    capsys.readouterr()
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_train_eval_predict(tmp_path, capsys):

@@ -7,16 +7,10 @@ import json
 import pytest
 
 from rnnlab.cli.main import main
+from tests.recipes.test_custom_recipe import cli
 
 TINY = ["--bits", "3", "--max-length", "3", "--hidden", "6", "--memory-slots", "6", "--memory-width", "3",
         "--updates-per-epoch", "3", "--epochs", "1", "--eval-sequences", "4", "--batch-size", "4", "--no-progress"]
-
-
-def cli(capsys, *args) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(scope="module")
