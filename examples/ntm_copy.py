@@ -63,17 +63,19 @@ def plot(path: str, figure: str) -> None:
             sizes = [int(s) for s in r["test"]]
             ax.plot(sizes, [max(v, 1e-2) for v in r["test"].values()], "o-" if r["kind"] == "ntm" else "s--",
                     label=f"{r['kind'].upper()} seed {r['seed']} ({r['updates']} updates)")
-        if task == "copy":  # guessing every bit: half of the 8·L output bits wrong
+        if task.startswith("copy"):  # guessing every bit: half of the output bits wrong
+            bits = 4 if task == "copy-small" else 8
             sizes = sorted({int(s) for r in rows if r["task"] == task for s in r["test"]})
-            ax.plot(sizes, [4 * s for s in sizes], ":", color="grey", label="chance (4 bits per vector)")
+            ax.plot(sizes, [bits / 2 * s for s in sizes], ":", color="grey", label=f"chance ({bits // 2} bits per vector)")
         ax.set_yscale("log")
-        ax.set_xlabel({"copy": "sequence length", "repeat-copy": "repeats", "recall": "items"}[task])
+        ax.set_xlabel({"repeat-copy": "repeats", "recall": "items"}.get(task, "sequence length"))
         ax.set_ylabel("bits wrong per sequence (0 drawn at 0.01)")
-        ax.axvline({"copy": 20, "repeat-copy": 10, "recall": 6}[task], color="grey", lw=0.8, ls=":")
+        ax.axvline({"copy": 20, "copy-small": 5, "repeat-copy": 10, "recall": 6}.get(task, 20), color="grey", lw=0.8,
+                   ls=":")
         ax.set_title(f"{task}: trained up to the dotted line")
         ax.legend(fontsize=7)
         fig.tight_layout()
-        out = figure.replace("copy.png", f"{task}.png") if task != "copy" else figure
+        out = figure.replace("copy.png", f"{task.replace('-', '_')}.png") if task != "copy" else figure
         fig.savefig(out, dpi=110)
         print("wrote", out)
 

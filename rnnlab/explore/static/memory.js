@@ -30,8 +30,8 @@ window.rnnlabMemory = (() => {
   // a heatmap: columns are time steps, rows are units (bits or memory slots), white 0 → dark 1
   function heatmap(title, data, opts = {}) {
     const T = data.length, units = T ? data[0].length : 0;
-    const cw = Math.max(2, Math.min(10, Math.floor(900 / Math.max(T, 1))));
-    const ch = units > 40 ? 3 : 8;
+    const cw = Math.max(2, Math.min(16, Math.floor(900 / Math.max(T, 1))));
+    const ch = units > 40 ? 3 : 10;
     const canvas = document.createElement("canvas");
     canvas.width = T * cw;
     canvas.height = units * ch;
