@@ -24,7 +24,7 @@ from rnnlab.memory.ntm import CONTROLLERS, MEMORY_INITS
 from rnnlab.memory.predict import BitPredictor
 from rnnlab.memory.task import BitSequenceTask
 from rnnlab.errors import ConfigError
-from rnnlab.recipes.common import BatchOptions, TaskOptions
+from rnnlab.recipes.common import BatchOptions, TaskOptions, check_known
 from rnnlab.recipes.recipe import Prepared, Recipe, parameters
 from rnnlab.train.config import Options, TrainConfig, option
 from rnnlab.train.trainer import seed_everything
@@ -290,15 +290,18 @@ class QARecipe(Recipe):
             raise ConfigError("question-answering runs generate their stories; --data does not apply")
         return super().evaluate(trained, split, None, batch_size)
 
-    def parse(self, text: str, vocab: Vocabulary) -> QAExample:
-        """'sentence. sentence. question?' → a QAExample (answer unknown)."""
+    def parse(self, text: str, vocab: Vocabulary, command: str = "predict") -> QAExample:
+        """'sentence. sentence. question?' → a QAExample (answer unknown); words the model never saw
+        are noted on stderr (they read as <unk>)."""
         if "?" not in text:
             raise DataError("a story ends with its question: 'mary went to the kitchen. where is mary?'")
         story_text, question = text.rsplit("?", 1)[0].rsplit(".", 1) if "." in text else ("", text.rsplit("?", 1)[0])
         sentences = tuple(tokens(s + ".") for s in story_text.split(".") if s.strip())
         if not sentences:
             raise DataError("the story has no sentences before its question")
-        return QAExample(sentences, tokens(question + "?"), "", (), "")
+        example = QAExample(sentences, tokens(question + "?"), "", (), "")
+        check_known(command, [*example.story, example.question], vocab)
+        return example
 
     def predict(self, trained, inputs, options):
         vocab, model = trained.vocabs["words"], trained.model
@@ -333,7 +336,7 @@ class QARecipe(Recipe):
         def record(items: list) -> list:
             out = []
             for item in items:
-                ex = item if isinstance(item, QAExample) else self.parse(" ".join(item), vocab)
+                ex = item if isinstance(item, QAExample) else self.parse(" ".join(item), vocab, "explore")
                 out.append(ex if len(ex.story) <= model.max_story else
                            QAExample(ex.story[-model.max_story:], ex.question, ex.answer, (), ex.task))
             return record_memn2n(model, vocab, out)
