@@ -69,8 +69,6 @@ class NTMOptions(TaskOptions, BatchOptions, TrainConfig):
             raise ConfigError(f"min_repeats {self.min_repeats} > max_repeats {self.max_repeats}")
         if self.task == "ntm-recall" and self.min_length < 2:
             raise ConfigError("ntm-recall: min_length (items) must be >= 2: a query needs an item after it")
-        if self.model != "ntm" and self.layers < 1:
-            raise ConfigError("layers must be >= 1")
         if self.model == "ntm" and self.layers != 1:
             raise ConfigError("an NTM has one controller layer; --layers applies to the baseline (--model lstm)")
         if self.model == "ntm" and 2 * self.shift_range + 1 > self.memory_slots:
