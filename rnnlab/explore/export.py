@@ -28,6 +28,7 @@ from rnnlab.explore.search import rank_units
 _CSS_TAG = '<link rel="stylesheet" href="static/style.css">'
 _JS_TAG = '<script src="static/app.js"></script>'
 _TREE_JS_TAG = '<script src="static/tree.js"></script>'
+_MEMORY_JS_TAG = '<script src="static/memory.js"></script>'
 
 
 def quantize(values: np.ndarray) -> dict:
@@ -79,6 +80,10 @@ def export_page(explorer: Explorer, path: str | Path, *, title: str = "rnnlab ex
     if "</script" in tree_js.lower():
         raise RuntimeError("tree.js cannot be inlined (it contains a closing tag)")
     page = page.replace(_TREE_JS_TAG, f"<script>\n{tree_js}</script>")
+    memory_js = static_text("memory.js")
+    if "</script" in memory_js.lower():
+        raise RuntimeError("memory.js cannot be inlined (it contains a closing tag)")
+    page = page.replace(_MEMORY_JS_TAG, f"<script>\n{memory_js}</script>")
     page = page.replace(_JS_TAG, f'<script type="application/json" id="rnnlab-data">{data}</script>\n'
                                  f"<script>\n{js}</script>")
     path = Path(path)

@@ -52,6 +52,7 @@ FILES = {  # URL path → (file in static/, content type): the only files the se
     "/": ("index.html", "text/html; charset=utf-8"),
     "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/static/tree.js": ("tree.js", "text/javascript; charset=utf-8"),  # the tree view (tree classifiers)
+    "/static/memory.js": ("memory.js", "text/javascript; charset=utf-8"),
     "/static/style.css": ("style.css", "text/css; charset=utf-8"),
 }
 

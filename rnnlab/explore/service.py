@@ -37,7 +37,8 @@ MAX_INPUT_TOKENS = 2_000    # tokens of typed text recorded per request; the res
 MAX_TYPED = 20              # typed examples kept; the oldest goes first
 MAX_TOP = 200               # most units one search or selection lists
 REGEX_SECONDS = 1.0         # a typed regular expression gets this long over all examples, then is stopped
-KINDS = ("language-model", "tagger")  # what the model's predictions are: the next token, or each word's tag
+KINDS = ("language-model", "tagger", "ntm", "memn2n")  # what the model's predictions are: the next token, or each
+# word's tag; an NTM's steps (its memory panel: read/write heatmaps) or a memory network's sentences (attention per hop)
 RecordFn = Callable[[list], list[Recording]]  # examples (token lists, or what `examples` holds) → Recordings
 
 
@@ -139,7 +140,7 @@ class Explorer:
         """Record typed text as a new example; returns it (values of `keys` only) and what was cut."""
         if not isinstance(text, str) or not text.strip():
             raise DataError("'text' must be a non-empty string")
-        tokens = text.split() if self.kind == "tagger" else tokenize(text, self.level)
+        tokens = text.split() if self.kind != "language-model" else tokenize(text, self.level)
         truncated = len(tokens) > MAX_INPUT_TOKENS
         tokens = tokens[:MAX_INPUT_TOKENS]
         unknown = sorted({t for t in tokens if t not in self.vocab})

@@ -15,6 +15,8 @@ class declares
                     `rnnlab predict`), with command_help; inputs: the metavar of its raw inputs
                     (read from the arguments or stdin), or None when it takes none (generate)
     PredictOptions  that command's options (a second dataclass: --beam, --format, ...)
+    EvalOptions     `rnnlab eval RUN`'s extra flags for its runs (a dataclass, or None: none); when
+                    set, `evaluate` receives them as `options`
     kind            what its runs are called in errors ("language model", "tagging run")
     use             how to use a finished run, with {run} ("sample with: rnnlab generate {run}")
 
@@ -103,6 +105,7 @@ class Recipe(ABC):
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
     Options: ClassVar[type[TrainConfig]]
     PredictOptions: ClassVar[type[Options]] = NoPredictOptions
+    EvalOptions: ClassVar[type[Options] | None] = None
     vocabs: ClassVar[tuple[str, ...]] = ()
     command: ClassVar[str | None] = None
     command_help: ClassVar[str] = ""

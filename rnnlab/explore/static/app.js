@@ -202,6 +202,7 @@
       setExample(data);
       state.highlight = highlight;
       render();
+      if (window.rnnlabMemory) await window.rnnlabMemory.show(state.info, state.example, (keys) => api.example(data.id, keys));
       status("");
       if (highlight) {
         const tok = $("text").querySelector(`.tok[data-i="${highlight.start}"]`);
@@ -673,6 +674,7 @@
       setExample(result);
       await ensureValues();
       render();
+      if (window.rnnlabMemory) await window.rnnlabMemory.show(state.info, state.example, (keys) => api.example(result.id, keys));
       const notes = [];
       if (result.truncated) notes.push(`cut to the first ${state.info.limits.tokens} tokens`);
       if (result.unknown && result.unknown.length) notes.push(`not in the vocabulary (read as <unk>): ${result.unknown.map((t) => JSON.stringify(t)).join(" ")}`);
