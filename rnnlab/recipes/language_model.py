@@ -21,7 +21,8 @@ from rnnlab.datasets.synthetic import SYNTHETIC_DATASETS, synthetic_corpus
 from rnnlab.errors import ConfigError, DataError, DataNotFoundError
 from rnnlab.lm import LanguageModel, LanguageModelTask, generate
 from rnnlab.lm.task import evaluate_stream
-from rnnlab.recipes.common import BatchOptions, CappedVocabOptions, DataOptions, ModelOptions
+from rnnlab.recipes.common import (ONLINE_METHODS, BatchOptions, CappedVocabOptions, DataOptions, LearningOptions,
+                                   ModelOptions)
 from rnnlab.recipes.presets import LANGUAGE_MODEL_PRESETS
 from rnnlab.recipes.recipe import ExploreRequest, Prepared, Recipe, Trained, parameters
 from rnnlab.train.config import Options, TrainConfig, option
@@ -32,7 +33,7 @@ EOS = "<eos>"
 
 
 @dataclass
-class LanguageModelOptions(DataOptions, CappedVocabOptions, ModelOptions, BatchOptions, TrainConfig):
+class LanguageModelOptions(DataOptions, CappedVocabOptions, ModelOptions, BatchOptions, LearningOptions, TrainConfig):
     """Options of the language-model tasks (lm-char, lm-word and the synthetic memory tasks)."""
     GROUP: ClassVar[str] = "language model"
     data: str | None = option(None, "data directory: train.txt/valid.txt/test.txt or ptb.{train,valid,test}.txt "
@@ -113,9 +114,16 @@ class LanguageModelRecipe(Recipe):
                                     num_layers=options.layers, embedding_size=options.embedding,
                                     dropout=options.dropout, init_range=options.init_range,
                                     tie_weights=options.tie_weights)
-        task = LanguageModelTask(splits, level=level, batch_size=options.batch_size, bptt=options.bptt,
-                                 bptt_back=options.bptt_back, eval_batch_size=options.eval_batch_size,
-                                 loss_sum_over_time=options.loss_sum_over_time)
+        if options.learning in ONLINE_METHODS:
+            from rnnlab.train.rtrl.online import OnlineLMTask
+            task = OnlineLMTask(splits, level=level, batch_size=options.batch_size, method=options.learning,
+                                update_every=options.update_every or 1, eval_batch_size=options.eval_batch_size)
+            task.check_size(model)
+        else:  # tbptt --update-every k: windows of k steps
+            bptt = options.update_every if options.learning == "tbptt" and options.update_every else options.bptt
+            task = LanguageModelTask(splits, level=level, batch_size=options.batch_size, bptt=bptt,
+                                     bptt_back=options.bptt_back, eval_batch_size=options.eval_batch_size,
+                                     loss_sum_over_time=options.loss_sum_over_time)
         info.update(vocab_size=len(vocab), tokens={s: int(t.numel()) for s, t in splits.items()})
         return Prepared(model, task, {"vocab": vocab}, info)
 

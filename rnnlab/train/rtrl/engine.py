@@ -125,6 +125,17 @@ class RTRL:
     def parameters(self) -> list[nn.Parameter]:
         return [p for ps in self.params for p in ps]
 
+    def influence_size(self) -> int:
+        """Exact RTRL's influence numbers per stream: Σ_l S_l · (P_below + P_l) (exact.py)."""
+        from rnnlab.cells._state import leaves
+        total, below = 0, self.input_params
+        for cell, inf in zip(self.cells, self.influences):
+            S = sum(leaf.shape[-1] for leaf in leaves(cell.init_state(1, torch.device("meta")))
+                    if leaf.is_floating_point())
+            own = sum(p.numel() for p in cell.parameters())
+            total, below = total + S * (below + own), below + own
+        return total
+
     def zero_grads(self) -> None:
         self.grads = {p: torch.zeros_like(p) for p in self.parameters}
         self.input_grad = None
@@ -199,16 +210,22 @@ class RTRL:
     # --- checkpoints: the carried state and influence as nested tuples of tensors ---------------
 
     def carry(self) -> tuple:
+        """(states, influences, SnAp layouts) as nested tuples of tensors, for checkpoints: a run
+        resumed from it continues with the same influence matrices (and the same sparsity pattern)."""
         def pack(v):
             if v is None or isinstance(v, Tensor):
                 return v
             return tuple(pack(x) for x in v)
-        return tuple(self.states), tuple(pack(v) for v in self.influence)
+        layouts = tuple(pack(inf.layout) if isinstance(inf, SnapInfluence) else None for inf in self.influences)
+        return tuple(self.states), tuple(pack(v) for v in self.influence), layouts
 
     def load_carry(self, carry) -> None:
-        states, influence = carry
+        states, influence, layouts = carry
         self.states = list(states)
         self.influence = [v if v is None or isinstance(v, Tensor) else
                           (list(v) if isinstance(inf, SnapInfluence) else tuple(v))
                           for v, inf in zip(influence, self.influences)]
+        for inf, layout in zip(self.influences, layouts):
+            if isinstance(inf, SnapInfluence) and layout is not None:
+                inf.layout = [tuple(entry) for entry in layout]
         self._handles = None

@@ -1,0 +1,76 @@
+"""Online training from the command line: `rnnlab train --task copy --learning snap1|rtrl|uoro
+--max-steps 50`, memory that does not grow with the stream, and exact resume (the checkpoint
+carries the states and influence matrices)."""
+import json
+
+import pytest
+import torch
+
+from rnnlab.cli.main import main
+from rnnlab.errors import ConfigError
+from rnnlab.recipes.language_model import RECIPE, LanguageModelOptions
+
+TINY = ["--hidden", "8", "--layers", "1", "--embedding", "4", "--batch-size", "4", "--max-chars", "3000",
+        "--no-progress", "--log-every", "1"]
+
+
+def rows(run):
+    return [(r["kind"], r["step"], r.get("loss")) for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())]
+
+
+@pytest.mark.parametrize("method", ["snap1", "rtrl", "uoro"])
+def test_cli_trains_the_copy_task_online(method, tmp_path, capsys):
+    out = tmp_path / method
+    assert main(["train", "--task", "copy", "--learning", method, "--max-steps", "50", "--out", str(out), *TINY]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["options"]["learning"] == method
+    losses = [loss for kind, _, loss in rows(out) if kind == "train"]
+    assert len(losses) == 50 and all(loss == loss for loss in losses)
+    assert sum(losses[-10:]) < sum(losses[:10])  # it learns something (the symbol frequencies at least)
+
+
+@pytest.mark.parametrize("method", ["snap1", "uoro", "rtrl"])
+def test_resume_continues_with_the_same_influence(method, tmp_path, capsys):
+    args = ["train", "--task", "copy", "--learning", method, "--update-every", "2", *TINY]
+    assert main([*args, "--max-steps", "8", "--out", str(tmp_path / "ref")]) == 0
+    assert main([*args, "--max-steps", "4", "--checkpoint-every", "2", "--out", str(tmp_path / "cut")]) == 0
+    assert main(["resume", str(tmp_path / "cut"), "--max-steps", "8", "--no-progress"]) == 0
+    assert rows(tmp_path / "cut") == rows(tmp_path / "ref")
+
+
+def test_options_refuse_what_online_learning_cannot_do():
+    with pytest.raises(ConfigError, match="dropout"):
+        LanguageModelOptions(task="copy", learning="rtrl", dropout=0.2)
+    with pytest.raises(ConfigError, match="update-every"):
+        LanguageModelOptions(task="copy", learning="bptt", update_every=3)
+    with pytest.raises(ConfigError, match="influence numbers"):  # 2 × 256 LSTM, batch 32: ~100 GB of influence
+        RECIPE.prepare(LanguageModelOptions(task="copy", learning="rtrl", hidden=256, layers=2, batch_size=32,
+                                            max_chars=2000))
+
+
+def test_memory_does_not_grow_with_the_stream():
+    """The carry after 5 and after 40 updates holds the same tensors (shapes): nothing is kept per step."""
+    opts = LanguageModelOptions(task="copy", learning="snap1", hidden=8, layers=2, embedding=4, batch_size=4,
+                                max_chars=2000)
+    prepared = RECIPE.prepare(opts)
+    carry, shapes = None, []
+    for i in range(40):
+        carry = prepared.task.train_step(prepared.model, 1, i, carry).carry
+        if i in (4, 39):
+            flat = []
+
+            def walk(v):
+                if isinstance(v, torch.Tensor):
+                    flat.append(tuple(v.shape))
+                elif isinstance(v, (tuple, list)):
+                    for x in v:
+                        walk(x)
+            walk(carry[1])
+            shapes.append(flat)
+    assert shapes[0] == shapes[1]
+
+
+def test_tbptt_update_every_sets_the_window():
+    prepared = RECIPE.prepare(LanguageModelOptions(task="copy", learning="tbptt", update_every=7, max_chars=2000,
+                                                   hidden=8, layers=1, batch_size=4))
+    assert prepared.task.tbptt.k1 == 7
