@@ -52,8 +52,9 @@ class LanguageModelOptions(DataOptions, CappedVocabOptions, ModelOptions, BatchO
         super().check()
         if self.task in SYNTHETIC_DATASETS and self.data is not None:
             raise ConfigError(f"task {self.task!r} generates its own data; drop --data")
-        if self.bptt_back is not None and self.bptt_back < self.bptt:
-            raise ConfigError(f"bptt_back must be >= bptt ({self.bptt}), got {self.bptt_back}")
+        k1 = self.update_every if self.learning == "tbptt" and self.update_every else self.bptt
+        if self.bptt_back is not None and self.bptt_back < k1:
+            raise ConfigError(f"bptt_back must be >= bptt ({k1}), got {self.bptt_back}")
 
 
 @dataclass

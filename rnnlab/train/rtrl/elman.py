@@ -18,7 +18,8 @@ from rnnlab.cells.elman import ElmanCell
 from rnnlab.train.rtrl.jacobian import Full, Outer, StepJacobian, diag_pattern, diag_rows
 
 
-def elman_step(cell: ElmanCell, x: Tensor, h: Tensor) -> StepJacobian:
+def elman_step(cell: ElmanCell, x: Tensor, h: Tensor, structure: bool = True) -> StepJacobian:
+    """`structure`: also return the sparsity patterns (SnAp reads them once)."""
     H = cell.hidden_size
     act = ACTIVATIONS[cell.activation]
     a = F.linear(x, cell.weight_ih, cell.bias_ih) + F.linear(h, cell.weight_hh, cell.bias_hh)
@@ -30,7 +31,8 @@ def elman_step(cell: ElmanCell, x: Tensor, h: Tensor) -> StepJacobian:
     blocks = [Outer(G, x), Outer(G, h)]                 # (E3), (E4)
     if cell.bias_ih is not None:
         blocks += [Full(G), Full(G)]                    # (E5)
-    gp = diag_pattern(H, H, 0, x.device)
-    patterns = [gp, gp] + ([gp, gp] if cell.bias_ih is not None else [])
-    return StepJacobian(h_new, h_new, D, X, blocks, slice(0, H),
-                        D_pattern=torch.ones(H, H, dtype=torch.bool, device=x.device), block_patterns=patterns)
+    jac = StepJacobian(h_new, h_new, D, X, blocks, slice(0, H))
+    if structure:
+        jac.D_pattern = torch.ones(H, H, dtype=torch.bool, device=x.device)
+        jac.block_patterns = [diag_pattern(H, H, 0, x.device)] * len(blocks)
+    return jac

@@ -170,8 +170,9 @@ class RTRL:
             raise ValueError(f"RTRL was made for {self.input_params} input parameters: pass dx exactly then")
         below, handles = dx, []
         for l, (cell, inf) in enumerate(zip(self.cells, self.influences)):
-            jac = step_jacobian(cell, x, self.states[l], self.generic)
-            if isinstance(inf, SnapInfluence) and inf.layout is None and jac.D_pattern is None:
+            needs = isinstance(inf, SnapInfluence) and inf.layout is None
+            jac = step_jacobian(cell, x, self.states[l], self.generic, structure=needs)
+            if needs and jac.D_pattern is None:
                 jac.D_pattern, jac.block_patterns = probe_patterns(cell, x, self.states[l], self.generic)
             out, new = jac.out, jac.state
             if mask is not None:

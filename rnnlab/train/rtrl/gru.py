@@ -33,12 +33,11 @@ def _gate_diag(coeffs: list[Tensor]) -> Tensor:
     return torch.cat([diag_rows(v, H, 0) for v in coeffs], 2)
 
 
-def gru_step(cell: GRUCell, x: Tensor, h: Tensor) -> StepJacobian:
+def gru_step(cell: GRUCell, x: Tensor, h: Tensor, structure: bool = True) -> StepJacobian:
+    """`structure`: also return the sparsity patterns (SnAp reads them once)."""
     H = cell.hidden_size
     b_ih, b_hh = cell.bias_ih, cell.bias_hh
     wx = F.linear(x, cell.weight_ih, b_ih)
-    eye = torch.eye(H, dtype=torch.bool, device=x.device)
-    ones = torch.ones(H, H, dtype=torch.bool, device=x.device)
     if cell.reset_after:
         uh = F.linear(h, cell.weight_hh, b_hh)
         r, z = torch.sigmoid(wx[:, :2 * H] + uh[:, :2 * H]).chunk(2, 1)
@@ -53,9 +52,6 @@ def gru_step(cell: GRUCell, x: Tensor, h: Tensor) -> StepJacobian:
         blocks = [Outer(Gx, x), Outer(Gu, h)]                               # (G4)
         if b_ih is not None:
             blocks += [Full(Gx), Full(Gu)]
-        gp = torch.cat([eye, eye, eye], 1)
-        patterns = [gp] * len(blocks)
-        D_pattern = ones
     else:
         W_rz, W_hn = cell.weight_hh[:2 * H], cell.weight_hh[2 * H:]
         uh = F.linear(h, W_rz, None if b_hh is None else b_hh[:2 * H])
@@ -73,8 +69,11 @@ def gru_step(cell: GRUCell, x: Tensor, h: Tensor) -> StepJacobian:
         blocks = [Outer(Gx, x), Rows([Outer(Grz, h), Outer(diag_rows(gamma, H, 0), rh)])]  # (G8)
         if b_ih is not None:
             blocks += [Full(Gx), Full(Gx)]
-        gp = torch.cat([ones, eye, eye], 1)
-        patterns = [gp] * len(blocks)
-        D_pattern = ones
     X = Gx @ cell.weight_ih
-    return StepJacobian(h_new, h_new, D, X, blocks, slice(0, H), D_pattern=D_pattern, block_patterns=patterns)
+    jac = StepJacobian(h_new, h_new, D, X, blocks, slice(0, H))
+    if structure:  # the r gate mixes units in Cho's variant (G5)
+        eye = torch.eye(H, dtype=torch.bool, device=x.device)
+        ones = torch.ones(H, H, dtype=torch.bool, device=x.device)
+        jac.block_patterns = [torch.cat([eye if cell.reset_after else ones, eye, eye], 1)] * len(blocks)
+        jac.D_pattern = ones
+    return jac

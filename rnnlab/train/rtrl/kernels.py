@@ -22,13 +22,14 @@ def hand_derived(cell) -> bool:
             or type(cell) is GRUCell and gru_supported(cell))
 
 
-def step_jacobian(cell, x: Tensor, state: State, generic: bool = False) -> StepJacobian:
+def step_jacobian(cell, x: Tensor, state: State, generic: bool = False, structure: bool = True) -> StepJacobian:
     """One step of `cell` from (x (B, D), state) with its Jacobians (see jacobian.py);
-    `generic=True` forces the torch.func path (tests compare the two)."""
+    `generic=True` forces the torch.func path (tests compare the two); `structure=False` skips
+    the sparsity patterns (only SnAp's first step needs them)."""
     if not generic and hand_derived(cell):
         if type(cell) is ElmanCell:
-            return elman_step(cell, x, state)
+            return elman_step(cell, x, state, structure)
         if type(cell) is LSTMCell:
-            return lstm_step(cell, x, state)
-        return gru_step(cell, x, state)
+            return lstm_step(cell, x, state, structure)
+        return gru_step(cell, x, state, structure)
     return generic_step(cell, x, state)

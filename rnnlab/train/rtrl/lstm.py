@@ -31,7 +31,8 @@ def lstm_supported(cell: LSTMCell) -> bool:
     return not cell.layer_norm and not cell.proj_size
 
 
-def lstm_step(cell: LSTMCell, x: Tensor, state: tuple[Tensor, Tensor]) -> StepJacobian:
+def lstm_step(cell: LSTMCell, x: Tensor, state: tuple[Tensor, Tensor], structure: bool = True) -> StepJacobian:
+    """`structure`: also return the sparsity patterns (SnAp reads them once)."""
     h, c = state
     H = cell.hidden_size
     phi, psi = ACTIVATIONS[cell.candidate_activation], ACTIVATIONS[cell.state_activation]
@@ -62,23 +63,23 @@ def lstm_step(cell: LSTMCell, x: Tensor, state: tuple[Tensor, Tensor]) -> StepJa
     D = torch.cat([G @ cell.weight_hh, diag_rows(kappa * e, 2 * H, 0) + diag_rows(e, 2 * H, H)], 2)  # (L6)
     X = G @ cell.weight_ih                                                          # (L7)
     blocks = [Outer(G, x), Outer(G, h)]                                             # (L8)
-    gp = torch.zeros(2 * H, 4 * H, dtype=torch.bool, device=x.device)
-    for q in range(4):
-        gp[k, q * H + k] = True
-        if q < 3:
-            gp[H + k, q * H + k] = True
-    patterns = [gp, gp]
     if cell.bias_ih is not None:
         blocks += [Full(G), Full(G)]
-        patterns += [gp, gp]
     if cell.peephole:                                                               # (L9)
         dci, dcf = g * di * c, c * df * c
         blocks += [Full(diag_rows(kappa * dci, 2 * H, 0) + diag_rows(dci, 2 * H, H)),
                    Full(diag_rows(kappa * dcf, 2 * H, 0) + diag_rows(dcf, 2 * H, H)),
                    Full(diag_rows(sc * do * c_new, 2 * H, 0))]
+    jac = StepJacobian(h_new, (h_new, c_new), D, X, blocks, slice(0, H))
+    if structure:
+        gp = torch.zeros(2 * H, 4 * H, dtype=torch.bool, device=x.device)
+        for q in range(4):
+            gp[k, q * H + k] = True
+            if q < 3:
+                gp[H + k, q * H + k] = True
         both = diag_pattern(2 * H, H, 0, x.device) | diag_pattern(2 * H, H, H, x.device)
-        patterns += [both, both, diag_pattern(2 * H, H, 0, x.device)]
-    D_pattern = torch.cat([torch.ones(2 * H, H, dtype=torch.bool, device=x.device),
-                           diag_pattern(2 * H, H, 0, x.device) | diag_pattern(2 * H, H, H, x.device)], 1)
-    return StepJacobian(h_new, (h_new, c_new), D, X, blocks, slice(0, H), D_pattern=D_pattern,
-                        block_patterns=patterns)
+        jac.block_patterns = [gp, gp] + ([gp, gp] if cell.bias_ih is not None else [])
+        if cell.peephole:
+            jac.block_patterns += [both, both, diag_pattern(2 * H, H, 0, x.device)]
+        jac.D_pattern = torch.cat([torch.ones(2 * H, H, dtype=torch.bool, device=x.device), both], 1)
+    return jac
