@@ -13,28 +13,20 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnlab.cells.activations import ACTIVATIONS, check_activation
-from rnnlab.cells.base import RecurrentCell, check_size
+from rnnlab.cells.activations import ACTIVATIONS
+from rnnlab.cells.elman import ElmanCell
 
 
-class ElementwiseCell(RecurrentCell):
-    """ElementwiseCell(input_size D, hidden_size H, activation="tanh", bias=True):
-    h_t = f(W_ih x_t + b_ih + u ⊙ h_{t−1} + b_hh). weight_ih (H, D), weight_hh (H,) (the diagonal u),
-    bias_ih, bias_hh (H). State h (B, H); out_t = h_t."""
+class ElementwiseCell(ElmanCell):
+    """ElementwiseCell(input_size D, hidden_size H, activation="tanh", bias=True): an Elman cell
+    whose recurrent weight is a vector, h_t = f(W_ih x_t + b_ih + u ⊙ h_{t−1} + b_hh).
+    weight_ih (H, D), weight_hh (H,) (the diagonal u), bias_ih, bias_hh (H). State h (B, H);
+    out_t = h_t. No hand-derived BPTT: it runs on the step path."""
 
     def __init__(self, input_size: int, hidden_size: int, activation: str = "tanh", bias: bool = True):
-        super().__init__()
-        self.input_size = check_size("ElementwiseCell", "input_size", input_size)
-        self.hidden_size = check_size("ElementwiseCell", "hidden_size", hidden_size)
-        self.activation = check_activation(activation)
-        self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size))
-        self.weight_hh = nn.Parameter(torch.empty(hidden_size))
-        self.bias_ih = nn.Parameter(torch.empty(hidden_size)) if bias else None
-        self.bias_hh = nn.Parameter(torch.empty(hidden_size)) if bias else None
+        super().__init__(input_size, hidden_size, activation, bias)
+        self.weight_hh = nn.Parameter(torch.empty(hidden_size))  # replaces Elman's (H, H), same place
         self.reset_parameters()
-
-    def init_state(self, batch: int, device=None, dtype=None) -> Tensor:
-        return self._zeros(batch, self.hidden_size, device, dtype)
 
     def forward(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
         self.check_input(x_t, state)
@@ -44,5 +36,5 @@ class ElementwiseCell(RecurrentCell):
         h = ACTIVATIONS[self.activation](pre)
         return h, h
 
-    def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}, activation={self.activation!r}, bias={self.bias_ih is not None}"
+    def fused_scan(self, x: Tensor, h0: Tensor, mask: Tensor | None):
+        return None  # Elman's kernel multiplies by a matrix W_hh

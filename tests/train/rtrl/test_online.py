@@ -74,3 +74,29 @@ def test_tbptt_update_every_sets_the_window():
     prepared = RECIPE.prepare(LanguageModelOptions(task="copy", learning="tbptt", update_every=7, max_chars=2000,
                                                    hidden=8, layers=1, batch_size=4))
     assert prepared.task.tbptt.k1 == 7
+
+
+@pytest.mark.parametrize("embedding,tie", [(3, False), (4, True), (0, False)])
+def test_online_rtrl_update_equals_bptt_over_the_same_steps(embedding, tie):
+    """The first update of exact online RTRL (k = 6 steps from the initial state) has BPTT's
+    gradient for every parameter — embedding (through its own influence columns), encoder
+    (2 layers) and decoder — in float64."""
+    from torch.nn import functional as F
+
+    from rnnlab.lm import LanguageModel
+    from rnnlab.train.rtrl.online import OnlineLMTask
+    torch.manual_seed(0)
+    model = LanguageModel.build(7, cell="gru", hidden_size=4, num_layers=2, embedding_size=embedding,
+                                tie_weights=tie).double()
+    ids = torch.randint(0, 7, (60,))
+    task = OnlineLMTask({"train": ids}, level="char", batch_size=3, method="rtrl", update_every=6)
+    out = task.train_step(model, 1, 0, None)
+    out.loss.backward()
+    got = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad()
+    logits, _ = model(task.stream[:6])
+    loss = F.cross_entropy(logits.flatten(0, 1), task.stream[1:7].flatten())
+    loss.backward()
+    assert abs(float(out.loss.detach()) - float(loss.detach())) < 1e-6
+    for n, p in model.named_parameters():
+        assert torch.allclose(got[n], p.grad, rtol=1e-10, atol=1e-13), n
