@@ -30,12 +30,28 @@ def test_cli_trains_the_copy_task_online(method, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("method", ["snap1", "uoro", "rtrl"])
-def test_resume_continues_with_the_same_influence(method, tmp_path, capsys):
-    args = ["train", "--task", "copy", "--learning", method, "--update-every", "2", *TINY]
-    assert main([*args, "--max-steps", "8", "--out", str(tmp_path / "ref")]) == 0
-    assert main([*args, "--max-steps", "4", "--checkpoint-every", "2", "--out", str(tmp_path / "cut")]) == 0
-    assert main(["resume", str(tmp_path / "cut"), "--max-steps", "8", "--no-progress"]) == 0
+def test_resume_continues_with_the_same_influence(method, tmp_path):
+    """Interrupted after 4 updates (k = 2 steps each), resumed from the checkpoint in a fresh
+    model and task: the same losses and weights as 8 uninterrupted updates."""
+    from rnnlab.train.config import TrainConfig
+    from rnnlab.train.trainer import Trainer
+
+    def trainer(run, max_steps):
+        opts = LanguageModelOptions(task="copy", learning=method, update_every=2, hidden=8, layers=1, embedding=4,
+                                    batch_size=4, max_chars=3000, log_every=1, max_steps=max_steps,
+                                    checkpoint_every=2)
+        prepared = RECIPE.prepare(opts)
+        return Trainer(prepared.model, prepared.task, TrainConfig.of(opts), run, progress=False, tensorboard=False)
+
+    ref = trainer(tmp_path / "ref", 8)
+    ref.fit()
+    trainer(tmp_path / "cut", 4).fit()
+    resumed = trainer(tmp_path / "cut", 8)
+    resumed.restore()
+    resumed.fit()
     assert rows(tmp_path / "cut") == rows(tmp_path / "ref")
+    for (name, a), b in zip(ref.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b), name
 
 
 def test_options_refuse_what_online_learning_cannot_do():
