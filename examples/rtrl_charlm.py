@@ -55,8 +55,8 @@ def run(name: str, args) -> list[tuple[int, float]]:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--updates", type=int, default=1500)
-    ap.add_argument("--eval-every", type=int, default=150)
+    ap.add_argument("--updates", type=int, default=3000)
+    ap.add_argument("--eval-every", type=int, default=300)
     ap.add_argument("--eval-chars", type=int, default=5000)
     ap.add_argument("--cell", default="lstm")
     ap.add_argument("--hidden", type=int, default=32)

@@ -26,6 +26,7 @@ from rnnlab.recipes.common import (ONLINE_METHODS, BatchOptions, CappedVocabOpti
 from rnnlab.recipes.presets import LANGUAGE_MODEL_PRESETS
 from rnnlab.recipes.recipe import ExploreRequest, Prepared, Recipe, Trained, parameters
 from rnnlab.train.config import Options, TrainConfig, option
+from rnnlab.train.rtrl.online import OnlineLMTask
 from rnnlab.train.trainer import seed_everything
 
 LEVELS = {"lm-char": "char", "lm-word": "word", **{name: "char" for name in SYNTHETIC_DATASETS}}
@@ -116,7 +117,6 @@ class LanguageModelRecipe(Recipe):
                                     dropout=options.dropout, init_range=options.init_range,
                                     tie_weights=options.tie_weights)
         if options.learning in ONLINE_METHODS:
-            from rnnlab.train.rtrl.online import OnlineLMTask
             task = OnlineLMTask(splits, level=level, batch_size=options.batch_size, method=options.learning,
                                 update_every=options.update_every or 1, eval_batch_size=options.eval_batch_size)
             task.check_size(model)
