@@ -11,6 +11,7 @@ from typing import Callable
 from rnnlab.cells.base import RecurrentCell
 from rnnlab.cells.clockwork import ClockworkCell
 from rnnlab.cells.elman import ElmanCell
+from rnnlab.cells.elementwise import ElementwiseCell
 from rnnlab.cells.gru import GRUCell
 from rnnlab.cells.jordan import JordanCell
 from rnnlab.cells.leaky import LeakyCell
@@ -34,6 +35,9 @@ CELLS: dict[str, tuple[Factory, str]] = {
     "gru-cho": (lambda d, h: GRUCell(d, h, reset_after=False), "GRU, reset before the matmul (Cho et al.)"),
     "gru-layernorm": (lambda d, h: GRUCell(d, h, layer_norm=True), "GRU with layer normalisation"),
     "leaky": (lambda d, h: LeakyCell(ElmanCell(d, h), alpha=0.5, learn_alpha=True), "leaky Elman, learned per-unit rate"),
+    "elementwise": (lambda d, h: ElementwiseCell(d, h), "element-wise recurrence u ⊙ h (IndRNN), tanh"),
+    "leaky-elementwise": (lambda d, h: LeakyCell(ElementwiseCell(d, h), alpha=0.5, learn_alpha=True),
+                          "leaky element-wise recurrence, learned per-unit rate"),
     "clockwork": (lambda d, h: ClockworkCell(ElmanCell(d, h), periods=_periods(h)), "clockwork Elman"),
     # output feedback through delay lines; the fed-back output is squashed so the loop stays bounded
     "narx": (lambda d, h: NARXCell(d, h, input_delays=2, output_delays=3, hidden_size=h, output_activation="tanh"),

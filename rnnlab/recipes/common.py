@@ -24,6 +24,7 @@ from rnnlab.data.vocab import Vocabulary
 from rnnlab.errors import CheckpointError, ConfigError, DataError
 from rnnlab.recipes.run_dir import RunDir
 from rnnlab.train.config import Options, option
+from rnnlab.train.rtrl.engine import METHODS as ONLINE_METHODS
 
 LEVELS = ("word", "char")
 
@@ -104,6 +105,31 @@ class BatchOptions(Options):
     GROUP: ClassVar[str] = "batching"
     batch_size: int = option(32, "sequences (or parallel streams) per update", min=1)
     eval_batch_size: int = option(10, "sequences (or streams) per batch when evaluating", min=1)
+
+
+LEARNING = ("bptt", "tbptt", *ONLINE_METHODS)
+
+
+@dataclass
+class LearningOptions(Options):
+    """How the gradient is computed: back-propagation through time (windows of the stream), or
+    forward in time by RTRL or one of its approximations, learning online (rnnlab.train.rtrl)."""
+    GROUP: ClassVar[str] = "learning"
+    learning: str = option("bptt", "bptt / tbptt: back-propagation over windows of the stream; rtrl (exact), snap1, "
+                           "snap2, uoro, diag: forward-mode, online, state and influence carried forever",
+                           choices=LEARNING)
+    update_every: int | None = option(None, "steps per parameter update (online methods: default 1; tbptt: "
+                                      "default --bptt, the truncation window)", min=1)
+
+    def check(self) -> None:
+        super().check()
+        if self.learning == "bptt" and self.update_every is not None:
+            raise ConfigError("--update-every applies to --learning tbptt and the online methods, not bptt")
+        if self.learning in ONLINE_METHODS:
+            if getattr(self, "dropout", 0.0):
+                raise ConfigError(f"--learning {self.learning}: dropout is not supported (set --dropout 0)")
+            if getattr(self, "bidirectional", False):
+                raise ConfigError(f"--learning {self.learning} runs forward in time: no --bidirectional")
 
 
 def fingerprint(value) -> str:

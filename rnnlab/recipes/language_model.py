@@ -21,10 +21,12 @@ from rnnlab.datasets.synthetic import SYNTHETIC_DATASETS, synthetic_corpus
 from rnnlab.errors import ConfigError, DataError, DataNotFoundError
 from rnnlab.lm import LanguageModel, LanguageModelTask, generate
 from rnnlab.lm.task import evaluate_stream
-from rnnlab.recipes.common import BatchOptions, CappedVocabOptions, DataOptions, ModelOptions
+from rnnlab.recipes.common import (ONLINE_METHODS, BatchOptions, CappedVocabOptions, DataOptions, LearningOptions,
+                                   ModelOptions)
 from rnnlab.recipes.presets import LANGUAGE_MODEL_PRESETS
 from rnnlab.recipes.recipe import ExploreRequest, Prepared, Recipe, Trained, parameters
 from rnnlab.train.config import Options, TrainConfig, option
+from rnnlab.train.rtrl.online import OnlineLMTask
 from rnnlab.train.trainer import seed_everything
 
 LEVELS = {"lm-char": "char", "lm-word": "word", **{name: "char" for name in SYNTHETIC_DATASETS}}
@@ -32,7 +34,7 @@ EOS = "<eos>"
 
 
 @dataclass
-class LanguageModelOptions(DataOptions, CappedVocabOptions, ModelOptions, BatchOptions, TrainConfig):
+class LanguageModelOptions(DataOptions, CappedVocabOptions, ModelOptions, BatchOptions, LearningOptions, TrainConfig):
     """Options of the language-model tasks (lm-char, lm-word and the synthetic memory tasks)."""
     GROUP: ClassVar[str] = "language model"
     data: str | None = option(None, "data directory: train.txt/valid.txt/test.txt or ptb.{train,valid,test}.txt "
@@ -51,8 +53,9 @@ class LanguageModelOptions(DataOptions, CappedVocabOptions, ModelOptions, BatchO
         super().check()
         if self.task in SYNTHETIC_DATASETS and self.data is not None:
             raise ConfigError(f"task {self.task!r} generates its own data; drop --data")
-        if self.bptt_back is not None and self.bptt_back < self.bptt:
-            raise ConfigError(f"bptt_back must be >= bptt ({self.bptt}), got {self.bptt_back}")
+        k1 = self.update_every if self.learning == "tbptt" and self.update_every else self.bptt
+        if self.bptt_back is not None and self.bptt_back < k1:
+            raise ConfigError(f"bptt_back must be >= bptt ({k1}), got {self.bptt_back}")
 
 
 @dataclass
@@ -113,9 +116,15 @@ class LanguageModelRecipe(Recipe):
                                     num_layers=options.layers, embedding_size=options.embedding,
                                     dropout=options.dropout, init_range=options.init_range,
                                     tie_weights=options.tie_weights)
-        task = LanguageModelTask(splits, level=level, batch_size=options.batch_size, bptt=options.bptt,
-                                 bptt_back=options.bptt_back, eval_batch_size=options.eval_batch_size,
-                                 loss_sum_over_time=options.loss_sum_over_time)
+        if options.learning in ONLINE_METHODS:
+            task = OnlineLMTask(splits, level=level, batch_size=options.batch_size, method=options.learning,
+                                update_every=options.update_every or 1, eval_batch_size=options.eval_batch_size)
+            task.check_size(model)
+        else:  # tbptt --update-every k: windows of k steps
+            bptt = options.update_every if options.learning == "tbptt" and options.update_every else options.bptt
+            task = LanguageModelTask(splits, level=level, batch_size=options.batch_size, bptt=bptt,
+                                     bptt_back=options.bptt_back, eval_batch_size=options.eval_batch_size,
+                                     loss_sum_over_time=options.loss_sum_over_time)
         info.update(vocab_size=len(vocab), tokens={s: int(t.numel()) for s, t in splits.items()})
         return Prepared(model, task, {"vocab": vocab}, info)
 
