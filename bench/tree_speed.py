@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import machine  # noqa: E402
-from rnnlab.data.trees import Tree, balanced_tree, read_trees  # noqa: E402
+from rnnlab.data.trees import Tree, read_trees  # noqa: E402
 from rnnlab.tree.batch import TreeBatch  # noqa: E402
 from rnnlab.tree.layer import TreeLayer  # noqa: E402
 from rnnlab.tree.reference import recursive_states  # noqa: E402

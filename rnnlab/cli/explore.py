@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--examples must be >= 1 and --max-tokens >= 2")
     if not 0 <= args.port <= 65535:  # before the model is loaded
         raise ConfigError(f"--port must be from 0 to 65535 (0 = any free one), got {args.port}")
-    from rnnlab.explore.http import is_loopback, make_server, url_of
+    from rnnlab.explore.hosts import is_loopback
+    from rnnlab.explore.http import make_server, url_of
     run_dir = RunDir(args.run_dir)
     recipe, config = recipe_of(run_dir)
     if not recipe.can_explore():  # before loading: the weights may not even fit

@@ -11,7 +11,7 @@ alone — a fixed shape, not a parse; the predictor says which it used.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 

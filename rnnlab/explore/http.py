@@ -40,7 +40,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from rnnlab.errors import ConfigError, DataError, RnnlabError
-from rnnlab.explore.hosts import allowed_hosts, is_loopback, public_name
+from rnnlab.explore.hosts import allowed_hosts, public_name
 from rnnlab.explore.service import MAX_BODY, Explorer
 
 REQUEST_TIMEOUT = 10.0  # seconds a connection may send nothing (mid-request, or idle between requests)

@@ -7,7 +7,7 @@ A `Graph` has `num_nodes`, node annotations (num_nodes, D) (what each node start
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch

@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
-from torch import Tensor
 from torch.nn import functional as F
 
 from rnnlab.data.trees import Tree

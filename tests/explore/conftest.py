@@ -102,3 +102,39 @@ def scratch_url(lm_run):
     """A server of its own, for tests that add typed examples."""
     with serving(make_explorer(lm_run)) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every browser test module (each module calls
+    `tests.explore.chromium.require_browser()` first, so this only runs where it exists)."""
+    from tests.explore.chromium import CHROMIUM, require_browser
+    sync_api = require_browser()
+    with sync_api.sync_playwright() as p:
+        # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def open_page(browser):
+    """open_page(url) → a loaded page; afterwards, asserts that nothing was logged as an error.
+    `requests`, if given, collects the URL of every request the page makes."""
+    pages, problems = [], []
+
+    def open_(url: str, requests: list | None = None, height: int = 900):
+        page = browser.new_page(viewport={"width": 1400, "height": height})
+        if requests is not None:
+            page.on("request", lambda r: requests.append(r.url))
+        page.on("console", lambda m: problems.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(f"uncaught: {e}"))
+        page.goto(url)
+        page.wait_for_selector("body[data-ready=true]", timeout=15_000)
+        pages.append(page)
+        return page
+
+    yield open_
+    for page in pages:
+        page.close()
+    assert not problems, problems

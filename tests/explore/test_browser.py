@@ -4,51 +4,10 @@ selects, and its static export works from a file with no network.
 Needs Debian's chromium at /usr/bin/chromium (`apt-get install chromium`; .ci/run installs it) and
 the `playwright` Python package (the `test` extra); the module is skipped without either.
 """
-from pathlib import Path
 
-import pytest
+from tests.explore.chromium import ARTIFACTS, require_browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip("no /usr/bin/chromium: install it with `apt-get install chromium` to test the explorer page",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="playwright is not installed: pip install playwright (the `test` extra)")
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def open_page(browser):
-    """open_page(url) → a loaded page; afterwards, asserts that nothing was logged as an error.
-    `requests`, if given, collects the URL of every request the page makes."""
-    pages, problems = [], []
-
-    def open_(url: str, requests: list | None = None):
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        if requests is not None:
-            page.on("request", lambda r: requests.append(r.url))
-        page.on("console", lambda m: problems.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
-        page.on("pageerror", lambda e: problems.append(f"uncaught: {e}"))
-        page.goto(url)
-        page.wait_for_selector("body[data-ready=true]", timeout=15_000)
-        pages.append(page)
-        return page
-
-    yield open_
-    for page in pages:
-        page.close()
-    assert not problems, problems
+require_browser()
 
 
 def colours(page) -> list[str]:

@@ -4,39 +4,13 @@ memory network's attention over the story per hop.
 
 Needs /usr/bin/chromium and playwright, like tests/explore/test_browser.py (skipped without them).
 """
-from pathlib import Path
-
 import pytest
 
 from tests.explore.conftest import serving
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip("no /usr/bin/chromium: install it with `apt-get install chromium` to test the explorer page",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="playwright is not installed: pip install playwright (the `test` extra)")
+from tests.explore.chromium import ARTIFACTS, require_browser
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def page_of():
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        problems = []
-
-        def open_(url):
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(f"uncaught: {e}"))
-            page.goto(url)
-            page.wait_for_selector("body[data-ready=true]", timeout=15_000)
-            return page
-        yield open_
-        browser.close()
-        assert not problems, problems
+require_browser()
 
 
 def trained_explorer(tmp_path_factory, args):
@@ -67,9 +41,9 @@ def maps(page) -> dict:
         "#memory-panel canvas.memory-map", "els => els.map(e => ({...e.dataset, width: e.width, height: e.height}))")}
 
 
-def test_ntm_heatmaps_beside_input_and_output(page_of, ntm_explorer):
+def test_ntm_heatmaps_beside_input_and_output(open_page, ntm_explorer):
     with serving(ntm_explorer) as url:
-        page = page_of(url)
+        page = open_page(url, height=1000)
         page.wait_for_selector("#memory-panel canvas.memory-map")
         first = ntm_explorer.examples()[0].recording
         drawn = maps(page)
@@ -99,20 +73,20 @@ def test_ntm_heatmaps_beside_input_and_output(page_of, ntm_explorer):
         page.locator("#memory-panel").screenshot(path=str(ARTIFACTS / "ntm-memory-panel.png"))
 
 
-def test_static_export_draws_the_heatmaps(page_of, ntm_explorer, tmp_path):
+def test_static_export_draws_the_heatmaps(open_page, ntm_explorer, tmp_path):
     from rnnlab.explore.export import export_page
     path = export_page(ntm_explorer, tmp_path / "ntm.html")
-    page = page_of(path.as_uri())
+    page = open_page(path.as_uri(), height=1000)
     page.wait_for_selector("#memory-panel canvas.memory-map")
     assert {"input", "write0", "read0", "output"} <= set(maps(page))
 
 
-def test_memory_network_attention_per_hop(page_of, tmp_path_factory):
+def test_memory_network_attention_per_hop(open_page, tmp_path_factory):
     explorer = trained_explorer(tmp_path_factory, ["--task", "qa-all", "--train-examples", "30", "--epochs", "1",
                                                    "--hops", "3", "--dim", "8", "--linear-epochs", "0"])
     first = explorer.examples()[0].recording
     with serving(explorer) as url:
-        page = page_of(url)
+        page = open_page(url, height=1000)
         page.wait_for_selector("#memory-panel table.memory-attention")
         headers = page.eval_on_selector_all("#memory-panel th", "els => els.map(e => e.textContent)")
         assert headers[:3] == ["hop 1", "hop 2", "hop 3"]

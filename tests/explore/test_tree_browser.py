@@ -5,18 +5,11 @@ is drawn as a balanced tree; the static export draws it offline.
 
 Skipped without /usr/bin/chromium or playwright, like tests/explore/test_browser.py.
 """
-from pathlib import Path
-
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip("no /usr/bin/chromium: install it with `apt-get install chromium` to test the explorer page",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="playwright is not installed: pip install playwright (the `test` extra)")
+from tests.explore.chromium import ARTIFACTS, require_browser
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+require_browser()
 
 
 @pytest.fixture(scope="module")
@@ -30,36 +23,16 @@ def sentiment_explorer(tmp_path_factory):
     return recipe.explorer(recipe.load(RunDir(run)), ExploreRequest(examples=4))
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield b
-        b.close()
-
-
-def _open(browser, url, problems, requests=None):
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    if requests is not None:
-        page.on("request", lambda r: requests.append(r.url))
-    page.goto(url)
-    page.wait_for_selector("body[data-ready=true]", timeout=15_000)
-    return page
-
-
 def fills(page):
     return page.eval_on_selector_all("#tree g.node circle", "els => els.map(e => e.getAttribute('fill'))")
 
 
-def test_tree_drawn_coloured_with_predicted_and_gold(browser, sentiment_explorer):
+def test_tree_drawn_coloured_with_predicted_and_gold(open_page, sentiment_explorer):
     from tests.explore.conftest import serving
     ex = sentiment_explorer
     first = ex.example(ex.examples()[0].id, keys=[])
-    problems = []
     with serving(ex) as url:
-        page = _open(browser, url, problems)
+        page = open_page(url)
         n = len(first["tokens"])
         assert page.locator("#tree g.node").count() == n
         assert page.locator("#tree line").count() == n - 1  # a tree: one edge per non-root node
@@ -79,16 +52,12 @@ def test_tree_drawn_coloured_with_predicted_and_gold(browser, sentiment_explorer
         page.wait_for_function("() => document.querySelectorAll('#tree g.node').length === 7", timeout=10_000)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "explorer-tree.png"))
-        page.close()
-    assert not problems, problems
 
 
-def test_export_draws_the_tree_offline(browser, sentiment_explorer, tmp_path):
+def test_export_draws_the_tree_offline(open_page, sentiment_explorer, tmp_path):
     from rnnlab.explore.export import export_page
     path = export_page(sentiment_explorer, tmp_path / "page.html")
-    problems, requests = [], []
-    page = _open(browser, path.as_uri(), problems, requests)
+    requests = []
+    page = open_page(path.as_uri(), requests)
     assert [u for u in requests if u != path.as_uri()] == []
     assert page.locator("#tree g.node").count() > 0
-    page.close()
-    assert not problems, problems

@@ -118,7 +118,7 @@ class Rows:
     """A parameter whose rows come from different linear maps (a Cho GRU's weight_hh: its r, z rows
     read h, its n rows read r ⊙ h): the blocks of its row ranges, in order, each of width M."""
 
-    def __init__(self, parts: list[Block]):
+    def __init__(self, parts: list[Outer | Full]):
         self.parts = parts
 
     base = property(lambda self: sum(p.base for p in self.parts))
