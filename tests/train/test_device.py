@@ -127,3 +127,41 @@ def test_prediction_commands_take_device(capsys, tmp_path):
     assert main(["explore", str(FIXTURES / "lm"), "--device", "cpu", "--examples", "1",
                  "--export", str(tmp_path / "page.html")]) == 0
     capsys.readouterr()
+
+
+def fp16_on_cpu(monkeypatch):
+    """fp16 is refused on a CPU for users (slow, and bf16 needs no scaling there), but CPU autocast
+    runs float16 and torch.amp.GradScaler("cpu") scales the same way as on CUDA: lifting the refusal
+    runs the Trainer's whole loss-scaling path (scale, unscale before clipping, skip on overflow,
+    update, checkpoint) on a machine without a GPU."""
+    import rnnlab.train.trainer as trainer_module
+    monkeypatch.setattr(trainer_module, "check_amp", lambda amp, device: None)
+
+
+def test_fp16_loss_scaling_path_trains_and_resumes(monkeypatch, tmp_path):
+    fp16_on_cpu(monkeypatch)
+    model, task = lm_setup(2)
+    config = TrainConfig(epochs=1, max_steps=3, device="cpu", amp="fp16", log_every=1)
+    trainer = Trainer(model, task, config, tmp_path, progress=False, tensorboard=False)
+    assert isinstance(trainer.scaler, torch.amp.GradScaler)
+    assert trainer.fit()["step"] == 3
+    assert all(torch.isfinite(p).all() and p.dtype == torch.float32 for p in model.parameters())
+    scale = trainer.scaler.get_scale()
+    model2, task2 = lm_setup(2)
+    resumed = Trainer(model2, task2, TrainConfig(epochs=1, max_steps=4, device="cpu", amp="fp16"), tmp_path,
+                      progress=False, tensorboard=False)
+    resumed.restore()
+    assert resumed.scaler.get_scale() == scale  # the scaler's state travels in the checkpoint
+    assert resumed.fit()["step"] == 4
+
+
+def test_fp16_overflow_skips_the_update_and_lowers_the_scale(monkeypatch, tmp_path):
+    fp16_on_cpu(monkeypatch)
+    model, task = lm_setup(2)
+    trainer = Trainer(model, task, TrainConfig(epochs=1, max_steps=1, device="cpu", amp="fp16"), tmp_path,
+                      progress=False, tensorboard=False)
+    trainer.scaler = torch.amp.GradScaler("cpu", init_scale=3e38)  # scaled gradients overflow float32
+    before = [p.detach().clone() for p in model.parameters()]
+    assert trainer.fit()["step"] == 1  # an overflow is expected with loss scaling: no DivergedError
+    assert all(torch.equal(a, p) for a, p in zip(before, model.parameters()))  # the update was skipped
+    assert trainer.scaler.get_scale() < 3e38
