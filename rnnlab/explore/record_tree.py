@@ -23,7 +23,7 @@ import torch
 from rnnlab.data.trees import Tree, balanced_tree
 from rnnlab.errors import DataError
 from rnnlab.explore.record import MAX_TOKENS, Recording
-from rnnlab.train.inference import eval_mode
+from rnnlab.train.inference import eval_mode, model_device
 from rnnlab.tree.batch import TreeBatch
 
 INNER = "·"  # how an inner node (no word) appears among the tokens
@@ -39,30 +39,30 @@ class TreeRecording(Recording):
 
 @torch.no_grad()
 def record_trees(model, vocab, label_vocab, items: Sequence[Tree | Sequence[str]], top_k: int = 3) -> list[TreeRecording]:
-    out = []
+    out, device = [], model_device(model)
     with eval_mode(model):
         for k, item in enumerate(items):
             tree = item if isinstance(item, Tree) else balanced_tree(list(item))
             nodes = list(tree.nodes())
             if len(nodes) > MAX_TOKENS:
                 raise DataError(f"example {k} has {len(nodes)} nodes; a recording holds at most {MAX_TOKENS}")
-            batch = TreeBatch.from_trees([tree], vocab.index)
+            batch = TreeBatch.from_trees([tree], vocab.index).to(device)
             h, up = model.encode(batch, record=True)
             logits = model.out(h)
-            values = {"tree/h": up.h.float().numpy()}
+            values = {"tree/h": up.h.float().cpu().numpy()}
             if len(up.state) > 1:
-                values["tree/c"] = up.state[1].float().numpy()
+                values["tree/c"] = up.state[1].float().cpu().numpy()
             for name, v in up.internals.items():
                 if name in ("c", "a", "tensor"):
                     continue
                 if v.dim() == 3:  # a gate per child: one key per child position
                     for j in range(v.shape[1]):
-                        values[f"tree/{name}{j}"] = v[:, j].float().numpy()
+                        values[f"tree/{name}{j}"] = v[:, j].float().cpu().numpy()
                 else:
-                    values[f"tree/{name}"] = v.float().numpy()
+                    values[f"tree/{name}"] = v.float().cpu().numpy()
             if model.down is not None:
-                values["down/h"] = h[:, model.up.output_size:].float().numpy()
-            probs = torch.softmax(logits.double(), -1)
+                values["down/h"] = h[:, model.up.output_size:].float().cpu().numpy()
+            probs = torch.softmax(logits.double(), -1).cpu()
             p, idx = probs.topk(min(top_k, probs.shape[-1]), -1)
             predictions = [[(label_vocab[j], float(q)) for q, j in zip(ps, js)] for ps, js in zip(p.tolist(), idx.tolist())]
             labels = [label_vocab[j] for j in logits.argmax(-1).tolist()]
