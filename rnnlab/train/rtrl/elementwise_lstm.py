@@ -30,6 +30,7 @@ from torch import Tensor
 from rnnlab.cells.activations import ACTIVATIONS
 from rnnlab.cells.elementwise_lstm import ElementwiseLSTMCell
 from rnnlab.train.rtrl.jacobian import Full, Outer, StepJacobian, diag_pattern, diag_rows
+from rnnlab.train.rtrl.lstm import gate_jacobian, gate_pattern
 
 
 def elementwise_lstm_step(cell: ElementwiseLSTMCell, x: Tensor, state: tuple[Tensor, Tensor],
@@ -45,11 +46,7 @@ def elementwise_lstm_step(cell: ElementwiseLSTMCell, x: Tensor, state: tuple[Ten
     kappa = o * dpsi                                                                # (EL1)
     Cc = torch.cat([g * di, c * df, i * dg, torch.zeros_like(o)], 1)               # (EL2)
     Ch = kappa.repeat(1, 4) * Cc + torch.cat([torch.zeros_like(Cc[:, :3 * H]), sc * do], 1)  # (EL3)
-    G = x.new_zeros(B, 2 * H, 4 * H)                                               # (EL4)
-    k = torch.arange(H, device=x.device)
-    for q in range(4):
-        G[:, k, q * H + k] = Ch[:, q * H:(q + 1) * H]
-        G[:, H + k, q * H + k] = Cc[:, q * H:(q + 1) * H]
+    G = gate_jacobian(Ch, Cc)                                                      # (EL4)
     u = cell.weight_hh.view(4, H)
     dh_h = (Ch.view(B, 4, H) * u).sum(1)                                           # (EL5) ∂h_t/∂h_{t−1}
     dc_h = (Cc.view(B, 4, H) * u).sum(1)                                           # (EL5) ∂c_t/∂h_{t−1}
@@ -61,12 +58,7 @@ def elementwise_lstm_step(cell: ElementwiseLSTMCell, x: Tensor, state: tuple[Ten
         blocks += [Full(G), Full(G)]                                                # (EL9)
     jac = StepJacobian(h_new, (h_new, c_new), D, X, blocks, slice(0, H))
     if structure:
-        gp = torch.zeros(2 * H, 4 * H, dtype=torch.bool, device=x.device)
-        for q in range(4):
-            gp[k, q * H + k] = True
-            if q < 3:  # the output gate does not reach c_t
-                gp[H + k, q * H + k] = True
-        jac.block_patterns = [gp] * len(blocks)
+        jac.block_patterns = [gate_pattern(H, x.device)] * len(blocks)
         unit = diag_pattern(2 * H, H, 0, x.device) | diag_pattern(2 * H, H, H, x.device)
         jac.D_pattern = torch.cat([unit, unit], 1)
     return jac
