@@ -1,5 +1,5 @@
 """ElementwiseLSTMCell (Irie et al. 2023): gradcheck in float64, the naive formula, the registry /
-`Recurrent` / CLI paths, and that the hand-derived step Jacobian equals torch.func's."""
+`Recurrent` / CLI paths, and that the hand-derived step's sparsity structure covers its nonzeros."""
 import json
 
 import torch
@@ -9,7 +9,6 @@ from rnnlab.cells.elementwise_lstm import ElementwiseLSTMCell
 from rnnlab.cells.registry import make_cell
 from rnnlab.layers.recurrent import Recurrent
 from rnnlab.train.rtrl import hand_derived, step_jacobian
-from rnnlab.train.rtrl.generic import flatten_state
 
 
 def test_gradcheck():
@@ -45,20 +44,17 @@ def test_registry_and_recurrent_with_padding():
     assert y.shape == (6, 2, 5) and torch.equal(y[3:, 1], torch.zeros(3, 5)) and torch.equal(h[1], y[2, 1])
 
 
-def test_hand_kernel_matches_torch_func():
+def test_hand_kernel_structure_covers_its_nonzeros():
+    """The patterns handed to SnAp (D block-diagonal per unit, gate blocks) cover every nonzero of
+    the step's D and M̄ (the values themselves are compared with torch.func in test_equality.py)."""
     torch.manual_seed(0)
     cell = ElementwiseLSTMCell(3, 4).double()
     x, s = torch.randn(2, 3, dtype=torch.float64), (torch.randn(2, 4, dtype=torch.float64),
                                                     torch.randn(2, 4, dtype=torch.float64))
-    a, b = step_jacobian(cell, x, s), step_jacobian(cell, x, s, generic=True)
-    S = a.D.shape[2]
-    assert torch.allclose(a.D, b.D[:, :S], atol=1e-13) and torch.allclose(a.X, b.X[:, :S], atol=1e-13)
-    Ma = torch.cat([blk.dense() for blk in a.blocks], 2)
-    Mb = torch.cat([blk.dense() for blk in b.blocks], 2)
-    assert torch.allclose(Ma, Mb[:, :S], atol=1e-13)
-    assert torch.equal(flatten_state(a.state), flatten_state(b.state))
-    # the structure handed to SnAp covers every nonzero: D block-diagonal per unit
-    assert not (a.D.ne(0).any(0) & ~a.D_pattern).any()
+    jac = step_jacobian(cell, x, s)
+    assert not (jac.D.ne(0).any(0) & ~jac.D_pattern).any()
+    for block, pattern in zip(jac.blocks, jac.block_patterns):
+        assert not (block.pattern() & ~pattern).any()
 
 
 def test_cli_trains_it_by_exact_element_wise_rtrl(tmp_path):
