@@ -202,8 +202,8 @@ def main(argv=None):
                              symbols=args.symbols, lr=lrs[method])
                 results.append({"method": method, "delay": delay, "seed": seed, "lr": lrs[method], "accuracy": acc,
                                 "seconds": round(time.perf_counter() - t0, 2)})
-                print(f"d={delay:3d} {method:9s} lr {lrs[method]:g} seed {seed}: accuracy {acc:.3f} ({results[-1]['seconds']:.1f} s)",
-                      flush=True)
+                print(f"d={delay:3d} {method:9s} lr {lrs[method]:g} seed {seed}: accuracy {acc:.3f} "
+                      f"({results[-1]['seconds']:.1f} s)", flush=True)
     wall = time.perf_counter() - started
     summary = {m: {d: sum(r["accuracy"] >= 0.9 for r in results if r["method"] == m and r["delay"] == d) / args.seeds
                    for d in args.delays} for m in args.methods}

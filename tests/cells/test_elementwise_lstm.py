@@ -63,5 +63,6 @@ def test_cli_trains_it_by_exact_element_wise_rtrl(tmp_path):
     assert main(["train", "--task", "copy", "--cell", "elementwise-lstm", "--learning", "diag", "--max-steps", "20",
                  "--hidden", "8", "--layers", "1", "--embedding", "4", "--batch-size", "4", "--max-chars", "3000",
                  "--no-progress", "--log-every", "1", "--out", str(out)]) == 0
-    losses = [r["loss"] for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines()) if r["kind"] == "train"]
+    rows = map(json.loads, (out / "metrics.jsonl").read_text().splitlines())
+    losses = [r["loss"] for r in rows if r["kind"] == "train"]
     assert len(losses) == 20 and all(loss == loss for loss in losses)
