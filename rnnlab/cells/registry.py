@@ -12,6 +12,7 @@ from rnnlab.cells.base import RecurrentCell
 from rnnlab.cells.clockwork import ClockworkCell
 from rnnlab.cells.elman import ElmanCell
 from rnnlab.cells.elementwise import ElementwiseCell
+from rnnlab.cells.elementwise_lstm import ElementwiseLSTMCell
 from rnnlab.cells.gru import GRUCell
 from rnnlab.cells.jordan import JordanCell
 from rnnlab.cells.leaky import LeakyCell
@@ -38,6 +39,8 @@ CELLS: dict[str, tuple[Factory, str]] = {
     "elementwise": (lambda d, h: ElementwiseCell(d, h), "element-wise recurrence u ⊙ h (IndRNN), tanh"),
     "leaky-elementwise": (lambda d, h: LeakyCell(ElementwiseCell(d, h), alpha=0.5, learn_alpha=True),
                           "leaky element-wise recurrence, learned per-unit rate"),
+    "elementwise-lstm": (lambda d, h: ElementwiseLSTMCell(d, h),
+                         "element-wise LSTM: diagonal recurrent weights (Irie et al. 2023)"),
     "clockwork": (lambda d, h: ClockworkCell(ElmanCell(d, h), periods=_periods(h)), "clockwork Elman"),
     # output feedback through delay lines; the fed-back output is squashed so the loop stays bounded
     "narx": (lambda d, h: NARXCell(d, h, input_delays=2, output_delays=3, hidden_size=h, output_activation="tanh"),

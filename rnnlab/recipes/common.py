@@ -120,11 +120,17 @@ class LearningOptions(Options):
                            choices=LEARNING)
     update_every: int | None = option(None, "steps per parameter update (online methods: default 1; tbptt: "
                                       "default --bptt, the truncation window)", min=1)
+    online_reset: str = option("never", "online methods: never (one endless stream — the training text loops and "
+                               "the state and influence are carried across epochs) or epoch (start afresh at each "
+                               "pass)", choices=("never", "epoch"))
 
     def check(self) -> None:
         super().check()
         if self.learning == "bptt" and self.update_every is not None:
             raise ConfigError("--update-every applies to --learning tbptt and the online methods, not bptt")
+        if self.learning not in ONLINE_METHODS and self.online_reset != "never":
+            raise ConfigError(f"--online-reset applies to the online methods ({', '.join(ONLINE_METHODS)}), "
+                              f"not --learning {self.learning}")
         if self.learning in ONLINE_METHODS:
             if getattr(self, "dropout", 0.0):
                 raise ConfigError(f"--learning {self.learning}: dropout is not supported (set --dropout 0)")

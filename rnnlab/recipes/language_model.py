@@ -118,7 +118,8 @@ class LanguageModelRecipe(Recipe):
                                     tie_weights=options.tie_weights)
         if options.learning in ONLINE_METHODS:
             task = OnlineLMTask(splits, level=level, batch_size=options.batch_size, method=options.learning,
-                                update_every=options.update_every or 1, eval_batch_size=options.eval_batch_size)
+                                update_every=options.update_every or 1, eval_batch_size=options.eval_batch_size,
+                                carry_across_epochs=options.online_reset == "never")
             task.check_size(model)
         else:  # tbptt --update-every k: windows of k steps
             bptt = options.update_every if options.learning == "tbptt" and options.update_every else options.bptt

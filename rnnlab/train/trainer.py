@@ -6,8 +6,10 @@ A task is any object with
     evaluate(model, split) -> dict[str, float]              metrics on a split (no gradient)
     metric: str                                             the validation metric; lower is better
 `carry` is whatever the task hands from one update to the next (for a language model, the
-detached recurrent state of truncated BPTT); it is None at the start of every epoch and is saved
-in checkpoints, so update `index` can be recomputed exactly after a resume. Tasks must therefore
+detached recurrent state of truncated BPTT); it is None at the start of every epoch — unless the
+task sets `carry_across_epochs = True` (online learning on an endless stream: the state goes on
+from one pass to the next) — and is saved in checkpoints, so update `index` can be recomputed
+exactly after a resume. Tasks must therefore
 make update `index` depend only on (epoch, index, carry) and the RNGs, never on hidden counters.
 
 Resume is exact: the checkpoint holds the weights, optimizer moments, schedule, the position
@@ -346,7 +348,8 @@ class Trainer:
                 write_tensors(self.run_dir / self.BEST, self.model.state_dict())
         else:
             self.bad_epochs += 1
-        self.epoch, self.index, self.carry = self.epoch + 1, 0, None
+        keep = getattr(self.task, "carry_across_epochs", False)  # an endless stream goes on
+        self.epoch, self.index, self.carry = self.epoch + 1, 0, self.carry if keep else None
         patience = self.config.early_stopping
         self.early_stopped = patience is not None and self.bad_epochs >= patience
         self.save()

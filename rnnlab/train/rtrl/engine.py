@@ -39,7 +39,7 @@ METHODS = {
     "snap1": "SnAp-1 (Menick et al. 2021): the influence on the immediate sparsity pattern only",
     "snap2": "SnAp-2: the pattern two steps of the recursion reach",
     "uoro": "UORO (Tallec & Ollivier 2018): unbiased rank-one estimate of the influence",
-    "diag": "exact RTRL for an element-wise recurrence at SnAp-1's cost (refuses other cells)",
+    "diag": "exact RTRL for an element-wise recurrence (IndRNN, element-wise LSTM) at O(P) cost (refuses other cells)",
 }
 
 

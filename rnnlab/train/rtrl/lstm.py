@@ -27,6 +27,30 @@ from rnnlab.cells.lstm import LSTMCell
 from rnnlab.train.rtrl.jacobian import Full, Outer, StepJacobian, diag_pattern, diag_rows
 
 
+def gate_jacobian(Ch: Tensor, Cc: Tensor) -> Tensor:
+    """(L4): G = ∂[h_t; c_t]/∂a (B, 2H, 4H) from C^h, C^c (B, 4H): unit k of gate q acts on rows k
+    (C^h) and H + k (C^c) only (shared with the element-wise LSTM)."""
+    B, H = Ch.shape[0], Ch.shape[1] // 4
+    G = Ch.new_zeros(B, 2 * H, 4 * H)
+    k = torch.arange(H, device=Ch.device)
+    for q in range(4):
+        G[:, k, q * H + k] = Ch[:, q * H:(q + 1) * H]
+        G[:, H + k, q * H + k] = Cc[:, q * H:(q + 1) * H]
+    return G
+
+
+def gate_pattern(H: int, device=None) -> Tensor:
+    """Where G can be nonzero (2H, 4H): rows k and H + k of unit k's gates, but the output gate
+    does not reach c_t."""
+    gp = torch.zeros(2 * H, 4 * H, dtype=torch.bool, device=device)
+    k = torch.arange(H, device=device)
+    for q in range(4):
+        gp[k, q * H + k] = True
+        if q < 3:
+            gp[H + k, q * H + k] = True
+    return gp
+
+
 def lstm_supported(cell: LSTMCell) -> bool:
     return not cell.layer_norm and not cell.proj_size
 
@@ -53,12 +77,7 @@ def lstm_step(cell: LSTMCell, x: Tensor, state: tuple[Tensor, Tensor], structure
     kappa = o * dpsi + (sc * do * cell.weight_co if cell.peephole else 0)           # (L1)
     Cc = torch.cat([g * di, c * df, i * dg, torch.zeros_like(o)], 1)               # (L2)
     Ch = kappa.repeat(1, 4) * Cc + torch.cat([torch.zeros_like(Cc[:, :3 * H]), sc * do], 1)  # (L3)
-    B = x.shape[0]
-    G = x.new_zeros(B, 2 * H, 4 * H)                                               # (L4)
-    k = torch.arange(H, device=x.device)
-    for q in range(4):
-        G[:, k, q * H + k] = Ch[:, q * H:(q + 1) * H]
-        G[:, H + k, q * H + k] = Cc[:, q * H:(q + 1) * H]
+    G = gate_jacobian(Ch, Cc)                                                      # (L4)
     e = f + (g * di * cell.weight_ci + c * df * cell.weight_cf if cell.peephole else 0)  # (L5)
     D = torch.cat([G @ cell.weight_hh, diag_rows(kappa * e, 2 * H, 0) + diag_rows(e, 2 * H, H)], 2)  # (L6)
     X = G @ cell.weight_ih                                                          # (L7)
@@ -72,11 +91,7 @@ def lstm_step(cell: LSTMCell, x: Tensor, state: tuple[Tensor, Tensor], structure
                    Full(diag_rows(sc * do * c_new, 2 * H, 0))]
     jac = StepJacobian(h_new, (h_new, c_new), D, X, blocks, slice(0, H))
     if structure:
-        gp = torch.zeros(2 * H, 4 * H, dtype=torch.bool, device=x.device)
-        for q in range(4):
-            gp[k, q * H + k] = True
-            if q < 3:
-                gp[H + k, q * H + k] = True
+        gp = gate_pattern(H, x.device)
         both = diag_pattern(2 * H, H, 0, x.device) | diag_pattern(2 * H, H, H, x.device)
         jac.block_patterns = [gp, gp] + ([gp, gp] if cell.bias_ih is not None else [])
         if cell.peephole:

@@ -7,8 +7,15 @@ reads steps [i·k, i·k + k) of every stream (k = `update_every`), and each step
     ∂ℓ_t/∂θ: decoder by autograd; encoder c_t · J^{out}_t; the embedding by exact RTRL's own
              influence columns, or (approximations) through the current step only
 is summed into one gradient for the update — the loss is the mean over the k steps, as a
-truncated-BPTT window's. The state and influence are carried across updates (and epochs' updates
-within an epoch) forever: nothing is truncated, and memory does not grow with the stream.
+truncated-BPTT window's. The state and influence are carried across updates forever: nothing is
+truncated, and memory does not grow with the stream.
+
+Epochs. With `carry_across_epochs` (the default; `--online-reset never`) the training text is one
+endless stream that loops: each of the B streams goes on from its last step back to its first,
+with the state and influence of its end (the `Trainer` keeps the carry at an epoch's end, and its
+epoch-end checkpoint holds it). So "forever" is for the whole run, not one pass, and a run's memory
+is the same after 1 or 1000 epochs. `--online-reset epoch` starts each pass from the initial state
+and zero influence instead.
 
 Why a loop over time here: RTRL's work *is* per step (the influence must be updated before the
 next step overwrites it), so the engine steps the cells (the cell contract) instead of a
@@ -63,13 +70,14 @@ def embedding_jacobian(embedding: nn.Module, tokens: Tensor) -> Tensor:
 
 
 class OnlineLMTask:
-    """OnlineLMTask(splits, level=, batch_size=, method=, update_every=1, eval_batch_size=): a
-    `LanguageModel` learned online by `method` (see engine.METHODS); metric: loss per token."""
+    """OnlineLMTask(splits, level=, batch_size=, method=, update_every=1, eval_batch_size=,
+    carry_across_epochs=True): a `LanguageModel` learned online by `method` (see engine.METHODS);
+    metric: loss per token."""
 
     metric = "loss"
 
     def __init__(self, splits: dict[str, Tensor], *, level: str, batch_size: int, method: str, update_every: int = 1,
-                 eval_batch_size: int = 10):
+                 eval_batch_size: int = 10, carry_across_epochs: bool = True):
         if "train" not in splits:
             raise DataError("language model task: no training split")
         if method not in METHODS:
@@ -78,6 +86,7 @@ class OnlineLMTask:
             raise ConfigError(f"update_every must be >= 1, got {update_every}")
         self.splits, self.level, self.method, self.k = splits, level, method, update_every
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
+        self.carry_across_epochs = carry_across_epochs  # read by the Trainer at an epoch's end
         self.stream = batchify(splits["train"], batch_size)  # (L, B)
         self._engines: dict[int, RTRL] = {}
 
@@ -106,7 +115,8 @@ class OnlineLMTask:
             eng.reset(self.batch_size)
         else:
             pos, saved = carry
-            if pos != a:
+            wraps = index == 0 and pos == self.stream.shape[0] - 1 and self.carry_across_epochs
+            if pos != a and not wraps:  # the stream loops: the end's state goes on at its start
                 raise ValueError(f"online task: the carried state is for step {pos}, update {index} starts at {a}")
             eng.load_carry(saved)
         eng.zero_grads()

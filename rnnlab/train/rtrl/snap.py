@@ -8,8 +8,16 @@ and every step computes J_t = D_t J_{t−1} + M̄_t on the entries of P_n only, 
 (S2). SnAp-1 keeps the immediate pattern: for an Elman or gated cell each weight influences
 only its own unit, O(P) numbers instead of O(S·P). For a recurrence that is element-wise
 (diagonal D, e.g. `LeakyCell` over an `ElementwiseCell`) P_1 is closed under D, so SnAp-1 *is*
-exact RTRL at O(P) cost (`closed`, method "diag"). For a dense single-layer network SnAp-2's
-pattern is already full: it equals exact RTRL (the test of this file's code against exact.py).
+exact RTRL at O(P) cost. For a dense single-layer network SnAp-2's pattern is already full: it
+equals exact RTRL (the test of this file's code against exact.py).
+
+Method "diag" (exact element-wise RTRL) keeps the closure of P_1 under D instead,
+    P_∞ = the fixed point of (S1)                                                       (S4)
+which drops nothing, so it is exact for every cell; it is cheap — and "diag" accepts the cell —
+only when the closure stays on the parameter's own unit: at most one row per state leaf in every
+column (an IndRNN's h_k; an element-wise LSTM's h_k and c_k — there P_1 alone is *not* closed:
+an output-gate weight of unit k reaches only h_k immediately, and c_k one step later through
+∂c_t,k/∂h_{t−1,k}, so SnAp-1 drops that entry and differs from exact RTRL on the output gate).
 
 Storage: for a parameter (Y, M) whose block is Outer(G, v) the pattern does not depend on the
 column m, so it is held as K (row, y) entries × M: values (B, K, M). The product D J on the
@@ -57,7 +65,8 @@ def _pairs(rows: Tensor, ys: Tensor, S: int) -> tuple[Tensor, Tensor]:
 
 class SnapInfluence:
     """SnAp-n influence of one layer's state on its own parameters (see the module docstring).
-    `require_exact`: refuse (ConfigError) unless the pattern is closed under D (method "diag")."""
+    `require_exact` (method "diag"): keep the closure P_∞ (S4) and refuse (ConfigError) a cell
+    whose closure leaves the parameter's unit (more than one row per state leaf in a column)."""
 
     exact = False
 
@@ -66,19 +75,29 @@ class SnapInfluence:
         self.layout = None  # per block: (rows, ys, k, k') once the first step has shown the structure
 
     def _setup(self, jac: StepJacobian, S: int) -> None:
+        from rnnlab.cells._state import leaves
         Dp = jac.D_pattern if jac.D_pattern is not None else jac.D.detach().ne(0).any(0)
         pats = jac.block_patterns or [b.pattern() for b in jac.blocks]
-        self.layout, self.closed = [], True
+        per_unit = sum(1 for leaf in leaves(jac.state) if leaf.is_floating_point())  # rows a unit owns
+        self.layout, self.closed, self.local = [], True, True
         for P1 in pats:
             P = snap_pattern(Dp, P1, self.n)
+            if self.require_exact:                                                   # (S4)
+                for _ in range(S):
+                    grown = snap_pattern(Dp, P, 2)
+                    if grown.equal(P):
+                        break
+                    P = grown
+                self.local &= int(P[:S].sum(0).max()) <= per_unit if P.numel() else True
             reach = (Dp.double() @ P[:S].double()) > 0
             self.closed &= bool((reach <= P).all())
             rows, ys = torch.nonzero(P, as_tuple=True)
             self.layout.append((rows, ys, *_pairs(rows, ys, S)))
-        if self.require_exact and not self.closed:
-            raise ConfigError("exact element-wise RTRL needs a recurrence whose influence pattern is closed under "
-                              "D_t (a diagonal or unit-wise recurrence, e.g. leaky over an element-wise cell); "
-                              "this cell mixes units: use --learning rtrl or snap1")
+        if self.require_exact and not self.local:
+            raise ConfigError("exact element-wise RTRL (diag) needs a recurrence where each parameter's influence "
+                              "stays on its own unit (a diagonal or unit-wise recurrence: an element-wise cell, "
+                              "leaky over one, the element-wise LSTM); this cell mixes units, so the influence "
+                              "pattern closed under D_t is dense: use --learning rtrl or snap1")
 
     def init(self, batch: int, S: int, device, dtype):
         return None  # sized at the first step, once the pattern is known

@@ -43,6 +43,31 @@ def test_snap1_equals_exact_rtrl_for_a_diagonal_cell(cell):
     assert stored <= 2 * P
 
 
+@pytest.mark.parametrize("padded", [False, True])
+def test_element_wise_lstm_exact_cheap_rtrl(padded):
+    """Irie et al.'s element-wise LSTM: `diag` (the unit's closed pattern, hand-derived step) equals
+    dense exact RTRL for every parameter, storing ≤ 2 numbers per parameter (h_k, c_k); SnAp-1
+    equals it on the i, f, g gates' parameters and differs on the output gate's (whose immediate
+    pattern misses c_k, reached one step later through ∂c_t,k/∂h_{t−1,k})."""
+    enc, x, s0, W = problem("elementwise-lstm", 1, hidden=4)
+    lengths = LENGTHS if padded else None
+    _, exact, _ = rtrl_grads(enc, x, s0, W, lengths)
+    _, diag, eng = rtrl_grads(enc, x, s0, W, lengths, "diag")
+    assert max_rel(diag, exact) <= 1e-10
+    P = sum(p.numel() for p in enc.parameters())
+    assert sum(v[0].numel() for v in eng.influence[0]) <= 2 * P  # one stream: O(P), not O(2H·P)
+    _, snap, _ = rtrl_grads(enc, x, s0, W, lengths, "snap1")
+    H = 4
+    ifg = [g[:3 * H] for g in snap], [g[:3 * H] for g in exact]
+    assert max_rel(*ifg) <= 1e-10
+    assert max_rel([g[3 * H:] for g in snap], [g[3 * H:] for g in exact]) > 1e-4
+
+
+def test_diag_refuses_two_element_wise_lstm_layers():
+    with pytest.raises(ConfigError, match="one layer"):
+        RTRL(build_encoder("elementwise-lstm", 2, 3, 2), "diag")
+
+
 def test_snap1_is_an_approximation_for_a_dense_cell_and_diag_refuses_it():
     enc, x, s0, W = problem("elman", 1)
     _, exact, _ = rtrl_grads(enc, x, s0, W, LENGTHS)

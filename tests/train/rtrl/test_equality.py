@@ -8,7 +8,8 @@ from rnnlab.train.rtrl import hand_derived, step_jacobian
 from rnnlab.train.rtrl.generic import flatten_state
 from tests.train.rtrl.helpers import LENGTHS, bptt_grads, max_rel, problem, rtrl_grads
 
-HAND = ["elman", "elman-relu", "elman-sigmoid", "lstm", "lstm-peephole", "lstm-forget1", "gru", "gru-cho"]
+HAND = ["elman", "elman-relu", "elman-sigmoid", "lstm", "lstm-peephole", "lstm-forget1", "gru", "gru-cho",
+        "elementwise-lstm"]
 GENERIC = ["lstm-layernorm", "gru-layernorm", "leaky", "clockwork", "jordan", "elementwise", "leaky-elementwise"]
 ROWS = [(c, layers, pad) for c in HAND + GENERIC for layers in (1, 2) for pad in (False, True)]
 

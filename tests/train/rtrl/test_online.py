@@ -116,3 +116,86 @@ def test_online_rtrl_update_equals_bptt_over_the_same_steps(embedding, tie):
     assert abs(float(out.loss.detach()) - float(loss.detach())) < 1e-6
     for n, p in model.named_parameters():
         assert torch.allclose(got[n], p.grad, rtol=1e-10, atol=1e-13), n
+
+
+# --- state carried forever: across epochs (the training text as one endless, looping stream) ---------
+
+def _epoch_trainer(run, method, reset="never", **kw):
+    from rnnlab.train.config import TrainConfig
+    from rnnlab.train.trainer import Trainer
+    opts = LanguageModelOptions(task="copy", learning=method, update_every=5, online_reset=reset, hidden=4, layers=1,
+                                embedding=3, batch_size=4, max_chars=300, eval_batch_size=2, log_every=1, **kw)
+    prepared = RECIPE.prepare(opts)
+    return Trainer(prepared.model, prepared.task, TrainConfig.of(opts), run, progress=False, tensorboard=False)
+
+
+def _tensors(v):
+    if isinstance(v, torch.Tensor):
+        return [v]
+    return [t for x in v for t in _tensors(x)] if isinstance(v, (tuple, list)) else []
+
+
+def _record_carries(trainer):
+    seen, step = [], trainer.task.train_step
+
+    def spy(model, epoch, index, carry):
+        out = step(model, epoch, index, carry)
+        seen.append((epoch, index, carry, out.carry))
+        return out
+    trainer.task.train_step = spy
+    return seen
+
+
+@pytest.mark.parametrize("method", ["snap1", "rtrl"])
+def test_the_carry_survives_the_epoch_boundary(method, tmp_path):
+    """The first update of epoch 2 starts from the state and influence the last update of epoch 1
+    ended with (not from zero); with --online-reset epoch it starts afresh."""
+    t = _epoch_trainer(tmp_path / "a", method, epochs=2)
+    seen = _record_carries(t)
+    t.fit()
+    n = t.task.num_batches()
+    first_of_2 = next(s for s in seen if s[0] == 2 and s[1] == 0)
+    last_of_1 = seen[n - 1]
+    assert last_of_1[:2] == (1, n - 1) and first_of_2[2] is not None
+    assert first_of_2[2][0] == t.task.stream.shape[0] - 1  # the stream's end, wrapping to its start
+    for a, b in zip(_tensors(first_of_2[2]), _tensors(last_of_1[3])):
+        assert torch.equal(a, b)
+    assert any(x.abs().sum() > 0 for x in _tensors(first_of_2[2][1][1]))  # a nonzero influence goes on
+    fresh = _epoch_trainer(tmp_path / "b", method, reset="epoch", epochs=2)
+    seen = _record_carries(fresh)
+    fresh.fit()
+    assert next(s for s in seen if s[0] == 2 and s[1] == 0)[2] is None
+
+
+def test_memory_does_not_grow_over_epochs(tmp_path):
+    """After 1 and after 4 passes over the stream the carry holds the same tensors, and the
+    epoch-end checkpoints (weights, optimizer, carry) are the same size."""
+    sizes = []
+    for epochs in (1, 4):
+        t = _epoch_trainer(tmp_path / str(epochs), "snap1", epochs=epochs)
+        t.fit()
+        sizes.append(([tuple(x.shape) for x in _tensors(t.carry)],
+                      sum(f.stat().st_size for f in (tmp_path / str(epochs)).rglob("*.safetensors"))))
+    assert sizes[0][0] == sizes[1][0] and sizes[0][0]
+    assert sizes[0][1] == sizes[1][1]
+
+
+@pytest.mark.parametrize("method,past", [("snap1", 2), ("uoro", 2), ("snap1", 0)])
+def test_resume_across_an_epoch_boundary_is_exact(method, past, tmp_path):
+    """Stopped `past` updates into the second epoch (0: at the boundary itself), resumed in a
+    fresh trainer: the same losses and weights as 3 uninterrupted epochs."""
+    ref = _epoch_trainer(tmp_path / "ref", method, epochs=3)
+    ref.fit()
+    n = ref.task.num_batches()
+    _epoch_trainer(tmp_path / "cut", method, epochs=3, max_steps=n + past).fit()
+    resumed = _epoch_trainer(tmp_path / "cut", method, epochs=3)
+    resumed.restore()
+    resumed.fit()
+    assert rows(tmp_path / "cut") == rows(tmp_path / "ref")
+    for (name, a), b in zip(ref.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_online_reset_is_for_the_online_methods():
+    with pytest.raises(ConfigError, match="online-reset"):
+        LanguageModelOptions(task="copy", learning="tbptt", online_reset="epoch")
