@@ -3,7 +3,7 @@
 
     rnnlab train --task digits --data ../shared/data/fsdd --cell tdnn
     rnnlab train --task digits --data ../shared/data/fsdd --cell lstm --split speaker:theo
-    rnnlab classify-audio RUN some.wav          # or: rnnlab predict RUN some.wav
+    rnnlab classify RUN some.wav                # or: rnnlab classify-audio / predict RUN some.wav
     rnnlab eval RUN --split test
 
 Without --data the digits are built-in generated tones (rnnlab/datasets/tones.py), so the whole
@@ -26,6 +26,7 @@ from rnnlab.errors import ConfigError
 from rnnlab.layers.pooling import UTTERANCE_POOLS
 from rnnlab.recipes.common import BatchOptions, DataOptions, fingerprint
 from rnnlab.recipes.recipe import Prepared, Recipe, parameters
+from rnnlab.speech.augment import FrameAugment
 from rnnlab.speech.model import UtteranceClassifier
 from rnnlab.speech.predict import AudioPredictor
 from rnnlab.speech.task import UtteranceTask
@@ -46,6 +47,7 @@ class DigitsOptions(DataOptions, BatchOptions, TrainConfig):
     features: str = option("logmel", "log-mel filterbank energies or MFCCs", choices=FEATURE_KINDS)
     mels: int = option(40, "mel bands", min=2)
     mfcc: int = option(13, "MFCCs kept (--features mfcc)", min=1)
+    deltas: int = option(0, "append deltas: 0 none, 1 Δ, 2 Δ and ΔΔ", min=0, max=2)
     cell: str = option("tdnn", "encoder: tdnn, or a recurrent cell (see `rnnlab cells`)",
                        choices=lambda: ("tdnn", *CELLS))
     hidden: int = option(64, "units per layer", min=1)
@@ -57,6 +59,14 @@ class DigitsOptions(DataOptions, BatchOptions, TrainConfig):
     context: str | None = option(None, "TDNN offsets per layer, e.g. --context=-2,-1,0,1,2;-2,0,2;-3,0,3 "
                                  "(default: Waibel-style growing windows)")
     stride: int = option(1, "TDNN: the top layer keeps every stride-th frame", min=1)
+    # training-time augmentation of the feature frames (rnnlab/speech/augment.py); all 0: none
+    speed: float = option(0.0, "augment: tempo perturbation, stretch each utterance by a factor in [1-s, 1+s]",
+                          min=0, max=0.5)
+    shift: int = option(0, "augment: random crop of up to this many frames at each end", min=0)
+    time_masks: int = option(0, "augment: SpecAugment time masks per utterance", min=0)
+    time_mask_width: int = option(8, "augment: widest time mask, frames", min=1)
+    freq_masks: int = option(0, "augment: SpecAugment frequency masks per utterance", min=0)
+    freq_mask_width: int = option(6, "augment: widest frequency mask, bands", min=1)
 
     def check(self) -> None:
         super().check()
@@ -85,7 +95,14 @@ class DigitsPrintOptions(Options):
 
 
 def audio_features(options) -> AudioFeatures:
-    return AudioFeatures(kind=options.features, n_mels=options.mels, n_mfcc=options.mfcc)
+    return AudioFeatures(kind=options.features, n_mels=options.mels, n_mfcc=options.mfcc,
+                         deltas=options.deltas)
+
+
+def frame_augment(options) -> FrameAugment:
+    return FrameAugment(speed=options.speed, shift=options.shift, time_masks=options.time_masks,
+                        time_mask_width=options.time_mask_width, freq_masks=options.freq_masks,
+                        freq_mask_width=options.freq_mask_width)
 
 
 class DigitsRecipe(Recipe):
@@ -98,8 +115,9 @@ class DigitsRecipe(Recipe):
     PredictOptions = DigitsPrintOptions
     vocabs = ("labels",)
     command, inputs, kind = "classify-audio", "WAV", "spoken-digits run"
+    shared_commands = ("classify",)  # `rnnlab classify RUN x.wav` too: the run says which recipe
     command_help = "classify WAV recordings with a trained digits model"
-    use = "classify with: rnnlab classify-audio {run} some.wav"
+    use = "classify with: rnnlab classify {run} some.wav"
 
     def load_frames(self, options) -> tuple[dict[str, list], dict]:
         features = audio_features(options)
@@ -135,7 +153,8 @@ class DigitsRecipe(Recipe):
             raise ConfigError(f"digits: labels {unknown} are not among the run's labels {list(labels.tokens)}")
         splits = {s: [(f, labels.index(d)) for f, d in exs] for s, exs in frames.items()}
         task = UtteranceTask(splits, labels.tokens, batch_size=options.batch_size,
-                             eval_batch_size=options.eval_batch_size, seed=options.seed)
+                             eval_batch_size=options.eval_batch_size, seed=options.seed,
+                             augment=frame_augment(options))
         seed_everything(options.seed)
         model = UtteranceClassifier.build(audio_features(options).width, len(labels), encoder=options.cell,
                                           hidden_size=options.hidden, num_layers=options.layers,
