@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar, Iterator
 
 from rnnlab.cells.registry import CELLS
@@ -22,7 +23,7 @@ from rnnlab.data.audio import FEATURE_KINDS, AudioFeatures, read_wav
 from rnnlab.data.spoken_digits import digit_splits, read_digit_dir
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.datasets.tones import tone_digits
-from rnnlab.errors import ConfigError
+from rnnlab.errors import ConfigError, DataError
 from rnnlab.layers.pooling import UTTERANCE_POOLS
 from rnnlab.recipes.common import BatchOptions, DataOptions, fingerprint
 from rnnlab.recipes.recipe import Prepared, Recipe, parameters
@@ -192,6 +193,59 @@ class DigitsRecipe(Recipe):
             ranked = sorted(probs.items(), key=lambda kv: -kv[1])
             shown = "  ".join(f"{k} {v:.3f}" for k, v in ranked) if options.all else f"{probs[label]:.3f}"
             yield f"{label}\t{shown}\t{path}\n"
+
+    def explorer(self, trained, request):
+        """Test recordings of the run's data (a few of each digit), or --text: a WAV file or a file
+        listing WAV paths; each frame's input features, every encoder unit and the running class
+        posterior (rnnlab/explore/record_signal.py). On the page, type a WAV path to add one."""
+        from rnnlab.explore.record_signal import record_utterance
+        from rnnlab.explore.service import Explorer
+        from rnnlab.recipes.explorers import read_text
+        if request.dataset:
+            raise ConfigError(f"{request.flag} gives lines of a synthetic text task; a digits run shows recordings "
+                              "(pass --text FILE.wav, or a file listing WAV paths, or nothing for its test recordings)")
+        options, features = trained.options, audio_features(trained.options)
+        if request.text:
+            paths = ([request.text] if request.text.lower().endswith(".wav") else
+                     [line.strip() for line in read_text(request.text).splitlines() if line.strip()])
+            picked = [(Path(p).name, p) for p in paths[:request.examples]]
+            source = request.text
+        else:
+            if options.data is None:
+                test = digit_splits(tone_digits(options.takes, seed=options.data_seed), options.split)["test"]
+                source = "built-in generated tones (test split)"
+            else:
+                test = digit_splits(read_digit_dir(options.data), options.split)["test"]
+                source = f"test recordings of {options.data} (split {options.split})"
+            by_digit: dict[str, list] = {}
+            for r in test:
+                by_digit.setdefault(r.digit, []).append(r)
+            rounds = [r for k in range(max(map(len, by_digit.values()))) for d in sorted(by_digit)
+                      for r in by_digit[d][k:k + 1]]  # round robin: every digit before any repeats
+            picked = [(f"{r.digit}_{r.speaker}_{r.take}", r) for r in rounds[:request.examples]]
+        if not picked:
+            raise DataError(f"no recordings to explore in {request.text or 'the test split'}")
+
+        def record(items: list) -> list:
+            out = []
+            for item in items:
+                if isinstance(item, list):  # typed on the page: a WAV path (split on whitespace by the page)
+                    item = " ".join(item)
+                if isinstance(item, str):
+                    frames = features(*read_wav(item))
+                elif hasattr(item, "samples"):  # a generated clip
+                    frames = features(item.samples, item.rate)
+                else:
+                    frames = self._frames(item.path, features)
+                out.append(record_utterance(trained.model, frames, hop_s=features.hop_ms / 1000))
+            return out
+        m = trained.config["model"]
+        kind = ("bidirectional " if m["bidirectional"] else "") + m["encoder"]
+        about = {"run": str(trained.run.path), "source": source, "classes": list(trained.vocabs["labels"].tokens),
+                 "model": f"{m['num_layers']} x {m['hidden_size']} {kind}, {m['pool']} pooling, "
+                          f"{features.kind} x {features.width}"}
+        return Explorer(trained.model, Vocabulary(["<unk>"], unk="<unk>"), "word", picked, hypotheses={},
+                        about=about, recorder=record, kind="signal")
 
 
 RECIPE = DigitsRecipe()
