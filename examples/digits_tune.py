@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import torch
@@ -24,30 +22,18 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from digits_table import COMMON, MODELS  # noqa: E402
+from digits_table import COMMON, MODELS, fit  # noqa: E402
 from rnnlab.recipes.digits import RECIPE  # noqa: E402
 from rnnlab.recipes.recipe import parameters  # noqa: E402
-from rnnlab.train.config import TrainConfig  # noqa: E402
-from rnnlab.train.trainer import Trainer  # noqa: E402
 
 
 def run_variant(data: str, overrides: dict, split: str) -> dict:
     overrides = dict(overrides)
     model = overrides.pop("model", "tdnn")
     options = RECIPE.options({**COMMON, **MODELS[model], "data": data, "split": split, **overrides})
-    prepared = RECIPE.prepare(options)
-    prepared.task.splits.pop("test")  # validation only: the test takes are not even kept
-    with tempfile.TemporaryDirectory() as tmp:
-        started = time.time()
-        trainer = Trainer(prepared.model, prepared.task, TrainConfig.of(options), tmp, progress=False,
-                          tensorboard=False)
-        trainer.fit()
-        minutes = (time.time() - started) / 60
-        curve = [json.loads(line) for line in (Path(tmp) / "metrics.jsonl").read_text().splitlines()
-                 if '"valid"' in line] if (Path(tmp) / "metrics.jsonl").exists() else []
-    accs = [c.get("accuracy") for c in curve if "accuracy" in c]
+    prepared, trainer, minutes, curve = fit(options, keep_test=False)  # the test takes are not even kept
     return {"model": model, "overrides": overrides, "valid_accuracy": 1.0 - trainer.best, "params":
-            parameters(prepared.model), "minutes": minutes, "valid_curve": accs}
+            parameters(prepared.model), "minutes": minutes, "valid_curve": curve}
 
 
 def main() -> int:

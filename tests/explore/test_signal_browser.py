@@ -2,22 +2,13 @@
 TDNN layer and the running class posterior as heatmaps over the frames (live and in a static
 export, and for a typed WAV path), and a NARX run's units beside its input / output / target traces.
 
-Needs /usr/bin/chromium and playwright, like tests/explore/test_browser.py (skipped without them).
+Needs /usr/bin/chromium and playwright: the memory panel's browser test module skips (and so this
+one) without them, and lends its page fixture.
 """
-from pathlib import Path
-
 import pytest
 
 from tests.explore.conftest import serving
-
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip("no /usr/bin/chromium: install it with `apt-get install chromium` to test the explorer page",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="playwright is not installed: pip install playwright (the `test` extra)")
-
-from tests.explore.test_memory_browser import ARTIFACTS, page_of, trained_explorer  # noqa: E402,F401  (fixture)
+from tests.explore.test_memory_browser import ARTIFACTS, page_of, trained_explorer  # noqa: F401  (fixture)
 
 
 def maps(page) -> dict:
