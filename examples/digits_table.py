@@ -10,12 +10,12 @@ Every run goes through the digits recipe (the same as `rnnlab train --task digit
 best validation weights scored on test. Results are appended to --results (JSON lines) as each run
 finishes, and runs already there are skipped, so an interrupted table is continued by rerunning the
 same command; `--max-minutes` stops starting new runs after that long. The markdown table and the
-confusion plot are written from whatever the results file holds. Features are 40 log-mels with
-their deltas and delta-deltas (120 per frame), normalised per utterance; regularisation is dropout
-0.1 and light augmentation (AUGMENT: tempo perturbation
-±10 %, a random crop of up to 5 frames at each end, two SpecAugment time masks of up to 8 frames
-and two frequency masks of up to 6 bands), 40 epochs with a cosine schedule — the recipe chosen
-on validation only by examples/digits_tune.py. `--plain` gives the first, untuned protocol (no
+confusion plot are written from whatever the results file holds. Features (AUGMENT) are 13 MFCCs
+(of 40 mel bands) with their deltas and delta-deltas, 39 per frame, normalised per utterance;
+regularisation is dropout 0.1 and light augmentation: tempo perturbation ±10 %, a random crop of
+up to 5 frames at each end, two SpecAugment time masks of up to 8 frames and two masks of up to 4
+coefficients; 40 epochs with a cosine schedule — the recipe chosen on validation only by
+examples/digits_tune.py. `--plain` gives the first, untuned protocol (40 log-mels, no
 augmentation, 12 epochs, plateau halving); model selection is on validation either way.
 """
 from __future__ import annotations
@@ -50,8 +50,8 @@ MODELS = {
 COMMON = dict(task="digits", features="logmel", mels=40, epochs=12, lr=2e-3, batch_size=32, eval_batch_size=128,
               dropout=0.1, schedule="plateau", plateau_patience=1, seed=0, log_every=1000)
 # the recipe chosen on validation (docs/img/delay_digits_tuning.jsonl), on top of COMMON
-AUGMENT = dict(epochs=40, schedule="cosine", deltas=2, speed=0.1, shift=5, time_masks=2, time_mask_width=8, freq_masks=2,
-               freq_mask_width=6)
+AUGMENT = dict(epochs=40, schedule="cosine", features="mfcc", mfcc=13, deltas=2, speed=0.1, shift=5, time_masks=2,
+               time_mask_width=8, freq_masks=2, freq_mask_width=4)
 
 
 def fit(options, *, keep_test: bool = True):

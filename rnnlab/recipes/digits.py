@@ -2,6 +2,7 @@
 `UtteranceClassifier` (a TDNN or a recurrent encoder, pooled per utterance) → `UtteranceTask`.
 
     rnnlab train --task digits --data ../shared/data/fsdd --cell tdnn
+    rnnlab train --preset digits-fsdd --data ../shared/data/fsdd    # the recipe chosen on validation
     rnnlab train --task digits --data ../shared/data/fsdd --cell lstm --split speaker:theo
     rnnlab classify RUN some.wav                # or: rnnlab classify-audio / predict RUN some.wav
     rnnlab eval RUN --split test
@@ -111,7 +112,14 @@ class DigitsRecipe(Recipe):
     name = "digits"
     tasks = {"digits": "digits"}
     presets = {"digits": {"epochs": 15, "lr": 2e-3, "batch_size": 32, "eval_batch_size": 128, "log_every": 20,
-                          "schedule": "plateau", "plateau_patience": 1}}
+                          "schedule": "plateau", "plateau_patience": 1},
+               # the FSDD recipe chosen on validation (examples/digits_tune.py, docs/delay.md): a 4-layer
+               # TDNN on MFCCs + deltas with light augmentation, 40 epochs, cosine schedule
+               "digits-fsdd": {"task": "digits", "epochs": 40, "lr": 2e-3, "batch_size": 32, "eval_batch_size": 128,
+                               "log_every": 20, "schedule": "cosine", "cell": "tdnn", "hidden": 64, "layers": 4,
+                               "pool": "stats", "dropout": 0.1, "features": "mfcc", "mfcc": 13, "deltas": 2,
+                               "speed": 0.1, "shift": 5, "time_masks": 2, "time_mask_width": 8, "freq_masks": 2,
+                               "freq_mask_width": 4}}
     Options = DigitsOptions
     PredictOptions = DigitsPrintOptions
     vocabs = ("labels",)

@@ -158,3 +158,17 @@ def test_recipe_options_reach_the_task_and_features():
     assert prepared.task.splits["train"][0][0].shape[1] == 80
     with pytest.raises(ConfigError):
         RECIPE.options({"task": "digits", "speed": 0.9})
+
+
+def test_fsdd_preset_is_the_table_recipe():
+    """`rnnlab train --preset digits-fsdd` trains what examples/digits_table.py reports for the TDNN."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
+    from digits_table import AUGMENT, COMMON, MODELS
+    from rnnlab.recipes.registry import preset
+    table = RECIPE.options({**COMMON, **AUGMENT, **MODELS["tdnn"]})
+    mine = RECIPE.options(preset("digits-fsdd"))
+    skip = {"log_every"}
+    assert {k: v for k, v in vars(table).items() if k not in skip} == {k: v for k, v in vars(mine).items()
+                                                                        if k not in skip}
