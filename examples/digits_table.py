@@ -57,7 +57,7 @@ AUGMENT = dict(epochs=40, schedule="cosine", features="mfcc", mfcc=13, deltas=2,
 def fit(options, *, keep_test: bool = True):
     """Train the digits recipe with `options`; the best validation weights are loaded back.
     Returns (prepared, trainer, minutes, validation accuracy per epoch). Without `keep_test` the
-    test recordings are dropped before training (tuning never reads them)."""
+    test recordings are dropped before training (tuning never scores them)."""
     prepared = RECIPE.prepare(options)
     if not keep_test:
         prepared.task.splits.pop("test")

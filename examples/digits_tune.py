@@ -1,7 +1,7 @@
 """Choose the spoken-digits recipe on validation only: train each named variant on the FSDD
 own split's training takes (10–49) and report its best validation accuracy (takes 5–9); the test
-takes (0–4) are never read here. Variants are JSON option overrides of the digits recipe on top of
-examples/digits_table.py's model settings.
+takes (0–4) are dropped from the task before training and never scored. Variants are JSON option
+overrides of the digits recipe on top of examples/digits_table.py's model settings.
 
     python examples/digits_tune.py --data ../shared/data/fsdd \
         --variant base30 '{"model": "tdnn", "epochs": 30}' \
@@ -31,7 +31,7 @@ def run_variant(data: str, overrides: dict, split: str) -> dict:
     overrides = dict(overrides)
     model = overrides.pop("model", "tdnn")
     options = RECIPE.options({**COMMON, **MODELS[model], "data": data, "split": split, **overrides})
-    prepared, trainer, minutes, curve = fit(options, keep_test=False)  # the test takes are not even kept
+    prepared, trainer, minutes, curve = fit(options, keep_test=False)  # test: dropped, never scored
     return {"model": model, "overrides": overrides, "valid_accuracy": 1.0 - trainer.best, "params":
             parameters(prepared.model), "minutes": minutes, "valid_curve": curve}
 
