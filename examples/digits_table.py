@@ -10,8 +10,13 @@ Every run goes through the digits recipe (the same as `rnnlab train --task digit
 best validation weights scored on test. Results are appended to --results (JSON lines) as each run
 finishes, and runs already there are skipped, so an interrupted table is continued by rerunning the
 same command; `--max-minutes` stops starting new runs after that long. The markdown table and the
-confusion plot are written from whatever the results file holds. No augmentation: features are
-log-mels normalised per utterance; regularisation is dropout 0.1; model selection on validation.
+confusion plot are written from whatever the results file holds. Features (AUGMENT) are 13 MFCCs
+(of 40 mel bands) with their deltas and delta-deltas, 39 per frame, normalised per utterance;
+regularisation is dropout 0.1 and light augmentation: tempo perturbation ±10 %, a random crop of
+up to 5 frames at each end, two SpecAugment time masks of up to 8 frames and two masks of up to 4
+coefficients; 40 epochs with a cosine schedule — the recipe chosen on validation only by
+examples/digits_tune.py. `--plain` gives the first, untuned protocol (40 log-mels, no
+augmentation, 12 epochs, plateau halving); model selection is on validation either way.
 """
 from __future__ import annotations
 
@@ -44,11 +49,18 @@ MODELS = {
 }
 COMMON = dict(task="digits", features="logmel", mels=40, epochs=12, lr=2e-3, batch_size=32, eval_batch_size=128,
               dropout=0.1, schedule="plateau", plateau_patience=1, seed=0, log_every=1000)
+# the recipe chosen on validation (docs/img/delay_digits_tuning.jsonl), on top of COMMON
+AUGMENT = dict(epochs=40, schedule="cosine", features="mfcc", mfcc=13, deltas=2, speed=0.1, shift=5, time_masks=2,
+               time_mask_width=8, freq_masks=2, freq_mask_width=4)
 
 
-def run_one(data: str, model: str, split: str, epochs: int) -> dict:
-    options = RECIPE.options({**COMMON, **MODELS[model], "data": data, "split": split, "epochs": epochs})
+def fit(options, *, keep_test: bool = True):
+    """Train the digits recipe with `options`; the best validation weights are loaded back.
+    Returns (prepared, trainer, minutes, validation accuracy per epoch). Without `keep_test` the
+    test recordings are dropped before training (tuning never scores them)."""
     prepared = RECIPE.prepare(options)
+    if not keep_test:
+        prepared.task.splits.pop("test")
     with tempfile.TemporaryDirectory() as tmp:
         started = time.time()
         trainer = Trainer(prepared.model, prepared.task, TrainConfig.of(options), tmp, progress=False,
@@ -56,9 +68,18 @@ def run_one(data: str, model: str, split: str, epochs: int) -> dict:
         trainer.fit()
         minutes = (time.time() - started) / 60
         load_weights(prepared.model, Path(tmp) / Trainer.BEST)
+    curve = [row["accuracy"] for row in trainer.log.rows if row["kind"] == "valid"]
+    return prepared, trainer, minutes, curve
+
+
+def run_one(data: str, model: str, split: str, epochs: int, extra: dict | None = None) -> dict:
+    options = RECIPE.options({**COMMON, **(extra or {}), **MODELS[model], "data": data, "split": split,
+                              "epochs": epochs})
+    prepared, _, minutes, _ = fit(options)
     metrics, confusion = prepared.task.evaluate_with_confusion(prepared.model, "test")
     return {"model": model, "split": split, "accuracy": metrics["accuracy"], "params": parameters(prepared.model),
-            "minutes": minutes, "epochs": epochs, "confusion": confusion.tolist(), "labels": prepared.task.labels}
+            "minutes": minutes, "epochs": epochs, "confusion": confusion.tolist(), "labels": prepared.task.labels,
+            "options": {k: v for k, v in {**COMMON, **(extra or {}), **MODELS[model], "epochs": epochs}.items()}}
 
 
 def table(results: list[dict], speakers: list[str]) -> str:
@@ -119,12 +140,22 @@ def main() -> int:
     p.add_argument("--data", required=True, help="the FSDD folder (../shared/data/fsdd)")
     p.add_argument("--models", default=",".join(MODELS), help="comma-separated, from " + ", ".join(MODELS))
     p.add_argument("--splits", default="own,loso", help="own, loso (all speakers) or speaker:NAME, comma-separated")
-    p.add_argument("--epochs", type=int, default=COMMON["epochs"])
-    p.add_argument("--results", default="docs/img/delay_digits_results.jsonl")
-    p.add_argument("--table", default="docs/img/delay_digits_table.md")
-    p.add_argument("--plot", default="docs/img/delay_digits_confusion.png")
+    p.add_argument("--plain", action="store_true", help="the first protocol: no augmentation, 12 epochs, plateau")
+    p.add_argument("--epochs", type=int, default=None, help="default: 40 (12 with --plain)")
+    p.add_argument("--results", default=None, help="JSON lines (default docs/img/delay_digits_results_aug.jsonl, "
+                                                   "or delay_digits_results.jsonl with --plain)")
+    p.add_argument("--table", default=None, help="default docs/img/delay_digits_table_aug.md (--plain: "
+                                                 "delay_digits_table.md)")
+    p.add_argument("--plot", default=None, help="default docs/img/delay_digits_confusion.png (--plain: "
+                                                "delay_digits_confusion_plain.png)")
     p.add_argument("--max-minutes", type=float, default=None, help="start no new run after this long")
     args = p.parse_args()
+    extra = {} if args.plain else AUGMENT
+    epochs = args.epochs or (COMMON["epochs"] if args.plain else AUGMENT["epochs"])
+    args.results = args.results or ("docs/img/delay_digits_results.jsonl" if args.plain
+                                    else "docs/img/delay_digits_results_aug.jsonl")
+    args.table = args.table or f"docs/img/delay_digits_table{'' if args.plain else '_aug'}.md"
+    args.plot = args.plot or f"docs/img/delay_digits_confusion{'_plain' if args.plain else ''}.png"
     torch.set_num_threads(1)
     speakers = speakers_of(read_digit_dir(args.data))
     splits = []
@@ -143,7 +174,7 @@ def main() -> int:
             if args.max_minutes is not None and (time.time() - started) / 60 > args.max_minutes:
                 print(f"stopping: --max-minutes {args.max_minutes} reached; rerun to continue", flush=True)
                 break
-            r = run_one(args.data, model, split, args.epochs)
+            r = run_one(args.data, model, split, epochs, extra)
             print(f"{model:7s} {split:18s} accuracy {100 * r['accuracy']:6.2f} %  {r['params']:,} params  "
                   f"{r['minutes']:.1f} min", flush=True)
             with results_path.open("a") as f:

@@ -14,6 +14,8 @@ The features (Davis & Mermelstein 1980; the HTK conventions):
     logmel   = log(E + 1e-6)                                                                     (4)
     mfcc_t   = DCT-II(logmel_t)[:n_mfcc]        orthonormal DCT                                  (5)
     normalised: each coefficient minus its mean over the utterance, over its std (+1e-5)        (6)
+    Δc_t     = Σ_{n=1..N} n (c_{t+n} − c_{t−n}) / (2 Σ n²), N = 2, ends repeated            (7)
+               (`deltas` = 1 appends Δ, 2 appends Δ and ΔΔ = Δ of Δ; computed before (6))
 
 A signal at another rate than `sample_rate` is resampled by linear interpolation (no anti-alias
 filter: fine for speech going up, crude going down).
@@ -118,6 +120,17 @@ def dct_matrix(n_in: int, n_out: int) -> Tensor:
     return basis.float()
 
 
+def deltas(frames: Tensor, n: int = 2) -> Tensor:
+    """(7): the regression deltas of (T, F) frames over ±n frames, the first and last frame repeated
+    beyond the ends (HTK's convention)."""
+    if n < 1:
+        raise ConfigError(f"deltas: n must be >= 1, got {n}")
+    padded = torch.cat([frames[:1].expand(n, -1), frames, frames[-1:].expand(n, -1)])
+    T = len(frames)
+    num = sum(k * (padded[n + k:n + k + T] - padded[n - k:n - k + T]) for k in range(1, n + 1))
+    return num / (2 * sum(k * k for k in range(1, n + 1)))
+
+
 def normalise(frames: Tensor, eps: float = 1e-5) -> Tensor:
     """(6): every coefficient to mean 0 and standard deviation 1 over the utterance's frames."""
     mean = frames.mean(0, keepdim=True)
@@ -147,6 +160,7 @@ class AudioFeatures:
     f_min: float = 20.0
     f_max: float | None = None
     normalise: bool = True
+    deltas: int = 0
 
     def __post_init__(self):
         if self.kind not in FEATURE_KINDS:
@@ -155,10 +169,12 @@ class AudioFeatures:
             raise ConfigError(f"need n_mels >= 2 and 1 <= n_mfcc <= n_mels, got {self.n_mels}, {self.n_mfcc}")
         if not 0 < self.hop_ms <= self.win_ms:
             raise ConfigError(f"need 0 < hop_ms <= win_ms, got {self.hop_ms}, {self.win_ms}")
+        if self.deltas not in (0, 1, 2):
+            raise ConfigError(f"deltas must be 0, 1 (+Δ) or 2 (+Δ, ΔΔ), got {self.deltas}")
 
     @property
     def width(self) -> int:
-        return self.n_mels if self.kind == "logmel" else self.n_mfcc
+        return (self.n_mels if self.kind == "logmel" else self.n_mfcc) * (1 + self.deltas)
 
     @property
     def win(self) -> int:
@@ -188,4 +204,7 @@ class AudioFeatures:
         x = resample(samples.float(), rate, self.sample_rate)
         logmel = torch.log(power_spectrum(x, self.n_fft, self.hop, self.win) @ self.filterbank().T + 1e-6)  # (3), (4)
         frames = logmel if self.kind == "logmel" else logmel @ dct_matrix(self.n_mels, self.n_mfcc)  # (5)
+        if self.deltas:
+            d = deltas(frames)  # (7)
+            frames = torch.cat([frames, d] + ([deltas(d)] if self.deltas == 2 else []), 1)
         return normalise(frames) if self.normalise else frames

@@ -65,3 +65,14 @@ def plant_signals(steps: int, kind: str = "random", *, noise: float = 0.05, seed
     x = torch.cat([torch.zeros(1, dtype=torch.float64), u[:-1]])  # x_t = u_{t-1}
     measured = clean + noise * torch.randn(steps, generator=g, dtype=torch.float64)
     return Signals(x.float().unsqueeze(1), measured.float().unsqueeze(1), clean.float().unsqueeze(1))
+
+
+def plant_response(x: Tensor) -> Tensor:
+    """The noise-free output (T, 1) of the plant at rest driven by model inputs x (T,) or (T, 1),
+    x_t = u_{t-1}, by (1) — what `plant_signals` scores against, for any input (the explorer's
+    typed signals)."""
+    u = x.reshape(-1).double().tolist()
+    y = [0.0, 0.0][:len(u)]
+    for t in range(2, len(u)):
+        y.append(plant_step(y[t - 1], y[t - 2], u[t]))  # u_{t-1} = x_t
+    return torch.tensor(y, dtype=torch.float32).view(-1, 1)

@@ -29,6 +29,7 @@ _CSS_TAG = '<link rel="stylesheet" href="static/style.css">'
 _JS_TAG = '<script src="static/app.js"></script>'
 _TREE_JS_TAG = '<script src="static/tree.js"></script>'
 _MEMORY_JS_TAG = '<script src="static/memory.js"></script>'
+_SIGNAL_JS_TAG = '<script src="static/signal.js"></script>'
 
 
 def quantize(values: np.ndarray) -> dict:
@@ -84,6 +85,10 @@ def export_page(explorer: Explorer, path: str | Path, *, title: str = "rnnlab ex
     if "</script" in memory_js.lower():
         raise RuntimeError("memory.js cannot be inlined (it contains a closing tag)")
     page = page.replace(_MEMORY_JS_TAG, f"<script>\n{memory_js}</script>")
+    signal_js = static_text("signal.js")
+    if "</script" in signal_js.lower():
+        raise RuntimeError("signal.js cannot be inlined (it contains a closing tag)")
+    page = page.replace(_SIGNAL_JS_TAG, f"<script>\n{signal_js}</script>")
     page = page.replace(_JS_TAG, f'<script type="application/json" id="rnnlab-data">{data}</script>\n'
                                  f"<script>\n{js}</script>")
     path = Path(path)

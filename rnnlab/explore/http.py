@@ -53,6 +53,7 @@ FILES = {  # URL path → (file in static/, content type): the only files the se
     "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/static/tree.js": ("tree.js", "text/javascript; charset=utf-8"),  # the tree view (tree classifiers)
     "/static/memory.js": ("memory.js", "text/javascript; charset=utf-8"),
+    "/static/signal.js": ("signal.js", "text/javascript; charset=utf-8"),  # units over time (digits, NARX)
     "/static/style.css": ("style.css", "text/css; charset=utf-8"),
 }
 

@@ -37,8 +37,9 @@ MAX_INPUT_TOKENS = 2_000    # tokens of typed text recorded per request; the res
 MAX_TYPED = 20              # typed examples kept; the oldest goes first
 MAX_TOP = 200               # most units one search or selection lists
 REGEX_SECONDS = 1.0         # a typed regular expression gets this long over all examples, then is stopped
-KINDS = ("language-model", "tagger", "ntm", "memn2n")  # what the model's predictions are: the next token, or each
-# word's tag; an NTM's steps (its memory panel: read/write heatmaps) or a memory network's sentences (attention per hop)
+KINDS = ("language-model", "tagger", "ntm", "memn2n", "signal")  # what the model's predictions are: the next token, or
+# each word's tag; an NTM's steps (its memory panel: read/write heatmaps) or a memory network's sentences (attention per
+# hop); "signal": frames of an utterance or steps of a signal (signal.js: every layer as a heatmap over time)
 RecordFn = Callable[[list], list[Recording]]  # examples (token lists, or what `examples` holds) → Recordings
 
 
@@ -143,7 +144,8 @@ class Explorer:
         tokens = text.split() if self.kind != "language-model" else tokenize(text, self.level)
         truncated = len(tokens) > MAX_INPUT_TOKENS
         tokens = tokens[:MAX_INPUT_TOKENS]
-        unknown = sorted({t for t in tokens if t not in self.vocab})
+        # a signal's tokens are a WAV path or numbers, read by its recorder: no vocabulary to miss
+        unknown = sorted({t for t in tokens if t not in self.vocab}) if self.kind != "signal" else []
         if unknown and self.vocab.unk is None:
             raise DataError(f"the text contains tokens the model does not know: {unknown[:5]}")
         with self._model_lock:

@@ -2,8 +2,9 @@
 `UtteranceClassifier` (a TDNN or a recurrent encoder, pooled per utterance) → `UtteranceTask`.
 
     rnnlab train --task digits --data ../shared/data/fsdd --cell tdnn
+    rnnlab train --preset digits-fsdd --data ../shared/data/fsdd    # the recipe chosen on validation
     rnnlab train --task digits --data ../shared/data/fsdd --cell lstm --split speaker:theo
-    rnnlab classify-audio RUN some.wav          # or: rnnlab predict RUN some.wav
+    rnnlab classify RUN some.wav                # or: rnnlab classify-audio / predict RUN some.wav
     rnnlab eval RUN --split test
 
 Without --data the digits are built-in generated tones (rnnlab/datasets/tones.py), so the whole
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar, Iterator
 
 from rnnlab.cells.registry import CELLS
@@ -22,10 +24,11 @@ from rnnlab.data.audio import FEATURE_KINDS, AudioFeatures, read_wav
 from rnnlab.data.spoken_digits import digit_splits, read_digit_dir
 from rnnlab.data.vocab import Vocabulary
 from rnnlab.datasets.tones import tone_digits
-from rnnlab.errors import ConfigError
+from rnnlab.errors import ConfigError, DataError
 from rnnlab.layers.pooling import UTTERANCE_POOLS
 from rnnlab.recipes.common import BatchOptions, DataOptions, fingerprint
 from rnnlab.recipes.recipe import Prepared, Recipe, parameters
+from rnnlab.speech.augment import FrameAugment
 from rnnlab.speech.model import UtteranceClassifier
 from rnnlab.speech.predict import AudioPredictor
 from rnnlab.speech.task import UtteranceTask
@@ -46,6 +49,7 @@ class DigitsOptions(DataOptions, BatchOptions, TrainConfig):
     features: str = option("logmel", "log-mel filterbank energies or MFCCs", choices=FEATURE_KINDS)
     mels: int = option(40, "mel bands", min=2)
     mfcc: int = option(13, "MFCCs kept (--features mfcc)", min=1)
+    deltas: int = option(0, "append deltas: 0 none, 1 Δ, 2 Δ and ΔΔ", min=0, max=2)
     cell: str = option("tdnn", "encoder: tdnn, or a recurrent cell (see `rnnlab cells`)",
                        choices=lambda: ("tdnn", *CELLS))
     hidden: int = option(64, "units per layer", min=1)
@@ -57,6 +61,14 @@ class DigitsOptions(DataOptions, BatchOptions, TrainConfig):
     context: str | None = option(None, "TDNN offsets per layer, e.g. --context=-2,-1,0,1,2;-2,0,2;-3,0,3 "
                                  "(default: Waibel-style growing windows)")
     stride: int = option(1, "TDNN: the top layer keeps every stride-th frame", min=1)
+    # training-time augmentation of the feature frames (rnnlab/speech/augment.py); all 0: none
+    speed: float = option(0.0, "augment: tempo perturbation, stretch each utterance by a factor in [1-s, 1+s]",
+                          min=0, max=0.5)
+    shift: int = option(0, "augment: random crop of up to this many frames at each end", min=0)
+    time_masks: int = option(0, "augment: SpecAugment time masks per utterance", min=0)
+    time_mask_width: int = option(8, "augment: widest time mask, frames", min=1)
+    freq_masks: int = option(0, "augment: SpecAugment frequency masks per utterance", min=0)
+    freq_mask_width: int = option(6, "augment: widest frequency mask, bands", min=1)
 
     def check(self) -> None:
         super().check()
@@ -85,7 +97,14 @@ class DigitsPrintOptions(Options):
 
 
 def audio_features(options) -> AudioFeatures:
-    return AudioFeatures(kind=options.features, n_mels=options.mels, n_mfcc=options.mfcc)
+    return AudioFeatures(kind=options.features, n_mels=options.mels, n_mfcc=options.mfcc,
+                         deltas=options.deltas)
+
+
+def frame_augment(options) -> FrameAugment:
+    return FrameAugment(speed=options.speed, shift=options.shift, time_masks=options.time_masks,
+                        time_mask_width=options.time_mask_width, freq_masks=options.freq_masks,
+                        freq_mask_width=options.freq_mask_width)
 
 
 class DigitsRecipe(Recipe):
@@ -93,13 +112,21 @@ class DigitsRecipe(Recipe):
     name = "digits"
     tasks = {"digits": "digits"}
     presets = {"digits": {"epochs": 15, "lr": 2e-3, "batch_size": 32, "eval_batch_size": 128, "log_every": 20,
-                          "schedule": "plateau", "plateau_patience": 1}}
+                          "schedule": "plateau", "plateau_patience": 1},
+               # the FSDD recipe chosen on validation (examples/digits_tune.py, docs/delay.md): a 4-layer
+               # TDNN on MFCCs + deltas with light augmentation, 40 epochs, cosine schedule
+               "digits-fsdd": {"task": "digits", "epochs": 40, "lr": 2e-3, "batch_size": 32, "eval_batch_size": 128,
+                               "log_every": 20, "schedule": "cosine", "cell": "tdnn", "hidden": 64, "layers": 4,
+                               "pool": "stats", "dropout": 0.1, "features": "mfcc", "mfcc": 13, "deltas": 2,
+                               "speed": 0.1, "shift": 5, "time_masks": 2, "time_mask_width": 8, "freq_masks": 2,
+                               "freq_mask_width": 4}}
     Options = DigitsOptions
     PredictOptions = DigitsPrintOptions
     vocabs = ("labels",)
     command, inputs, kind = "classify-audio", "WAV", "spoken-digits run"
+    shared_commands = ("classify",)  # `rnnlab classify RUN x.wav` too: the run says which recipe
     command_help = "classify WAV recordings with a trained digits model"
-    use = "classify with: rnnlab classify-audio {run} some.wav"
+    use = "classify with: rnnlab classify {run} some.wav"
 
     def load_frames(self, options) -> tuple[dict[str, list], dict]:
         features = audio_features(options)
@@ -135,7 +162,8 @@ class DigitsRecipe(Recipe):
             raise ConfigError(f"digits: labels {unknown} are not among the run's labels {list(labels.tokens)}")
         splits = {s: [(f, labels.index(d)) for f, d in exs] for s, exs in frames.items()}
         task = UtteranceTask(splits, labels.tokens, batch_size=options.batch_size,
-                             eval_batch_size=options.eval_batch_size, seed=options.seed)
+                             eval_batch_size=options.eval_batch_size, seed=options.seed,
+                             augment=frame_augment(options))
         seed_everything(options.seed)
         model = UtteranceClassifier.build(audio_features(options).width, len(labels), encoder=options.cell,
                                           hidden_size=options.hidden, num_layers=options.layers,
@@ -173,6 +201,59 @@ class DigitsRecipe(Recipe):
             ranked = sorted(probs.items(), key=lambda kv: -kv[1])
             shown = "  ".join(f"{k} {v:.3f}" for k, v in ranked) if options.all else f"{probs[label]:.3f}"
             yield f"{label}\t{shown}\t{path}\n"
+
+    def explorer(self, trained, request):
+        """Test recordings of the run's data (a few of each digit), or --text: a WAV file or a file
+        listing WAV paths; each frame's input features, every encoder unit and the running class
+        posterior (rnnlab/explore/record_signal.py). On the page, type a WAV path to add one."""
+        from rnnlab.explore.record_signal import record_utterance
+        from rnnlab.explore.service import Explorer
+        from rnnlab.recipes.explorers import read_text
+        if request.dataset:
+            raise ConfigError(f"{request.flag} gives lines of a synthetic text task; a digits run shows recordings "
+                              "(pass --text FILE.wav, or a file listing WAV paths, or nothing for its test recordings)")
+        options, features = trained.options, audio_features(trained.options)
+        if request.text:
+            paths = ([request.text] if request.text.lower().endswith(".wav") else
+                     [line.strip() for line in read_text(request.text).splitlines() if line.strip()])
+            picked = [(Path(p).name, p) for p in paths[:request.examples]]
+            source = request.text
+        else:
+            if options.data is None:
+                test = digit_splits(tone_digits(options.takes, seed=options.data_seed), options.split)["test"]
+                source = "built-in generated tones (test split)"
+            else:
+                test = digit_splits(read_digit_dir(options.data), options.split)["test"]
+                source = f"test recordings of {options.data} (split {options.split})"
+            by_digit: dict[str, list] = {}
+            for r in test:
+                by_digit.setdefault(r.digit, []).append(r)
+            rounds = [r for k in range(max(map(len, by_digit.values()))) for d in sorted(by_digit)
+                      for r in by_digit[d][k:k + 1]]  # round robin: every digit before any repeats
+            picked = [(f"{r.digit}_{r.speaker}_{r.take}", r) for r in rounds[:request.examples]]
+        if not picked:
+            raise DataError(f"no recordings to explore in {request.text or 'the test split'}")
+
+        def record(items: list) -> list:
+            out = []
+            for item in items:
+                if isinstance(item, list):  # typed on the page: a WAV path (split on whitespace by the page)
+                    item = " ".join(item)
+                if isinstance(item, str):
+                    frames = features(*read_wav(item))
+                elif hasattr(item, "samples"):  # a generated clip
+                    frames = features(item.samples, item.rate)
+                else:
+                    frames = self._frames(item.path, features)
+                out.append(record_utterance(trained.model, frames, hop_s=features.hop_ms / 1000))
+            return out
+        m = trained.config["model"]
+        kind = ("bidirectional " if m["bidirectional"] else "") + m["encoder"]
+        about = {"run": str(trained.run.path), "source": source, "classes": list(trained.vocabs["labels"].tokens),
+                 "model": f"{m['num_layers']} x {m['hidden_size']} {kind}, {m['pool']} pooling, "
+                          f"{features.kind} x {features.width}"}
+        return Explorer(trained.model, Vocabulary(["<unk>"], unk="<unk>"), "word", picked, hypotheses={},
+                        about=about, recorder=record, kind="signal")
 
 
 RECIPE = DigitsRecipe()

@@ -20,7 +20,7 @@ import torch
 
 from rnnlab.cells.registry import CELLS
 from rnnlab.datasets.latching import latching_data
-from rnnlab.datasets.plant import plant_signals
+from rnnlab.datasets.plant import plant_response, plant_signals
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.recipes.common import BatchOptions, TaskOptions
 from rnnlab.recipes.recipe import Prepared, Recipe, parameters
@@ -134,6 +134,54 @@ class NarxRecipe(Recipe):
                 yield f"{int(p > 0.5)}\t{max(p, 1 - p):.3f}\n"
             else:
                 yield " ".join(f"{v:.4f}" for v in out.tolist()) + "\n"
+
+    def explorer(self, trained, request):
+        """Generated test signals (latching: sequences of each class; narx-plant: the held-out sine
+        and random inputs, cut to --max-tokens steps), run free; every unit over time beside the
+        input, output and target (rnnlab/explore/record_signal.py). Type numbers on the page to add
+        a signal: its target is the task's own answer (the plant's noise-free response; the class of
+        the first `prefix` inputs)."""
+        from rnnlab.data.vocab import Vocabulary
+        from rnnlab.explore.record_signal import record_signal
+        from rnnlab.explore.service import Explorer
+        if request.text or request.dataset:
+            raise ConfigError(f"{request.flag if request.dataset else '--text'} does not apply to a delay-network "
+                              "run: it shows generated test signals (type a signal, numbers, on the page instead)")
+        o, cut = trained.options, request.max_tokens
+        if o.task == "latching":
+            x, labels = latching_data(max(2, request.examples), o.length, prefix=o.prefix, noise=o.noise,
+                                      seed=3 * o.data_seed + 2)  # the test split's generator
+            picked = [(f"class {int(labels[b])} #{b + 1}", (x[:cut, b], torch.full((min(cut, x.shape[0]), 1),
+                                                                                    float(labels[b]))))
+                      for b in range(min(request.examples, x.shape[1]))]
+            source = f"generated latching sequences ({o.prefix} deciding inputs, {o.length} noise steps)"
+        else:
+            seed = 4 * o.data_seed
+            signals = {"test (sine)": plant_signals(800, "sine", noise=o.noise, seed=seed + 2),
+                       "test-random": plant_signals(1000, "random", noise=o.noise, seed=seed + 3)}
+            picked = [(name, (s.x[:cut].view(-1, 1), s.clean[:cut].view(-1, 1))) for name, s in signals.items()]
+            picked = picked[:max(1, request.examples)]
+            source = "held-out plant signals (target: the noise-free output)"
+
+        def target(x):  # a typed signal's answer, by the task's own definition (every recording has one)
+            if o.task == "latching":
+                return torch.full((len(x), 1), float(x[:o.prefix].sum() > 0))
+            return plant_response(x)
+
+        def record(items: list) -> list:
+            out = []
+            for item in items:
+                if not isinstance(item, tuple):  # typed on the page: numbers
+                    x = parse_signal(" ".join(item)).view(-1, 1)
+                    item = (x, target(x))
+                out.append(record_signal(trained.model, *item))
+            return out
+        m = trained.config["model"]
+        cell = (f"NARX (K_x {m['input_delays']}, K_y {m['output_delays']}, hidden {m['hidden_size']})"
+                if m["model"] == "narx" else f"{m['num_layers']} x {m['hidden_size']} {m['model']}")
+        about = {"run": str(trained.run.path), "source": source, "model": cell}
+        return Explorer(trained.model, Vocabulary(["<unk>"], unk="<unk>"), "word", picked, hypotheses={},
+                        about=about, recorder=record, kind="signal")
 
 
 RECIPE = NarxRecipe()

@@ -15,6 +15,8 @@ class declares
                     `rnnlab predict`), with command_help; inputs: the metavar of its raw inputs
                     (read from the arguments or stdin), or None when it takes none (generate)
     PredictOptions  that command's options (a second dataclass: --beam, --format, ...)
+    shared_commands other recipes' commands that this recipe's runs answer too: `rnnlab classify
+                    RUN x.wav` on a spoken-digits run; the run decides which recipe serves it
     EvalOptions     `rnnlab eval RUN`'s extra flags for its runs (a dataclass, or None: none); when
                     set, `evaluate` receives them as `options`
     kind            what its runs are called in errors ("language model", "tagging run")
@@ -109,6 +111,7 @@ class Recipe(ABC):
     vocabs: ClassVar[tuple[str, ...]] = ()
     command: ClassVar[str | None] = None
     command_help: ClassVar[str] = ""
+    shared_commands: ClassVar[tuple[str, ...]] = ()
     inputs: ClassVar[str | None] = "INPUT"
     kind: ClassVar[str] = "run"
     use: ClassVar[str] = ""

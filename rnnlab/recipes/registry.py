@@ -77,3 +77,12 @@ def preset(name: str) -> dict[str, Any]:
 def commands() -> dict[str, Recipe]:
     """{command: recipe} for the recipes that name a command for their trained runs."""
     return {recipe.command: recipe for recipe in _RECIPES.values() if recipe.command}
+
+
+def serving(command: str) -> list[Recipe]:
+    """The recipes whose runs `rnnlab COMMAND RUN` accepts: the command's owner first, then the
+    recipes that list it in `shared_commands` (none when no recipe owns the command)."""
+    owner = commands().get(command)
+    if owner is None:
+        return []
+    return [owner] + [r for r in _RECIPES.values() if command in r.shared_commands and r is not owner]

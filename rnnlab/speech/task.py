@@ -2,7 +2,8 @@
 and a class id. Batches are padded to their longest utterance and carry the lengths; the order of
 epoch e is drawn from (seed, e) alone, so update `index` of `epoch` is the same batch after a
 resume. The loss is the mean cross-entropy; evaluation gives loss, accuracy, error and the
-confusion matrix (`confusion`)."""
+confusion matrix (`confusion`). An optional `FrameAugment` (augment.py) changes the training
+batches only, never evaluation."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -11,7 +12,10 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+import numpy as np
+
 from rnnlab.errors import ConfigError, DataError
+from rnnlab.speech.augment import FrameAugment
 from rnnlab.train.inference import eval_mode, length_batches, model_device
 from rnnlab.train.shuffle import EpochShuffle
 from rnnlab.train.trainer import StepOutput
@@ -32,7 +36,7 @@ class UtteranceTask:
     metric = "error"
 
     def __init__(self, splits: dict[str, list[tuple[Tensor, int]]], labels: Sequence[str], *, batch_size: int = 32,
-                 eval_batch_size: int = 128, seed: int = 0):
+                 eval_batch_size: int = 128, seed: int = 0, augment: FrameAugment | None = None):
         if batch_size < 1 or eval_batch_size < 1:
             raise ConfigError(f"batch sizes must be >= 1, got {batch_size} and {eval_batch_size}")
         if not splits.get("train"):
@@ -46,6 +50,7 @@ class UtteranceTask:
         self.splits, self.labels = splits, list(labels)
         self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
         self.shuffle = EpochShuffle(len(splits["train"]), seed)
+        self.augment = augment if augment is not None and augment.active else None
 
     @property
     def num_classes(self) -> int:
@@ -57,7 +62,12 @@ class UtteranceTask:
     def train_step(self, model, epoch: int, index: int, carry) -> StepOutput:
         rows = self.shuffle.batch(epoch, index, self.batch_size).tolist()
         examples = [self.splits["train"][i] for i in rows]
-        frames, lengths = pad_frames([f for f, _ in examples], model_device(model))
+        inputs = [f for f, _ in examples]
+        if self.augment is not None:
+            # drawn from (seed, epoch, update, process) alone: a resumed run sees the same batches
+            rng = np.random.default_rng([self.seed, epoch, index, self.shuffle.rank])
+            inputs = [self.augment(f, rng) for f in inputs]
+        frames, lengths = pad_frames(inputs, model_device(model))
         labels = torch.tensor([y for _, y in examples], device=frames.device)
         return StepOutput(F.cross_entropy(model(frames, lengths), labels), len(rows))
 

@@ -128,7 +128,7 @@ class TrainConfig(Options):
     weight_decay: float = option(0.0, "L2 weight decay", min=0)
     clip_norm: float | None = option(5.0, "clip the global gradient norm to this", above=0)
     clip_value: float | None = option(None, "clip each gradient component to [-v, v]", above=0)
-    schedule: str = option("constant", "learning-rate schedule: constant, step or plateau", choices=SCHEDULES)
+    schedule: str = option("constant", "learning-rate schedule: constant, step, plateau or cosine", choices=SCHEDULES)
     decay_factor: float = option(0.5, "schedule: multiply the rate by this when decaying", above=0)
     decay_start: int = option(4, "step schedule: epochs at the base rate before decaying every epoch", min=0)
     plateau_patience: int = option(0, "plateau schedule: epochs without improvement before decaying", min=0)

@@ -5,14 +5,17 @@
   factor = 0.5 this is Zaremba et al.'s "halve every epoch after the 4th".
 - `plateau`: multiply by `factor` after `patience` + 1 epochs in a row whose validation metric
   did not improve on the best (lower is better) by more than `threshold` (relative).
+- `cosine`: lr = min_lr + (base − min_lr) · (1 + cos(π (epoch − 1) / total)) / 2 over `total`
+  epochs (Loshchilov & Hutter 2017, without restarts, decided per epoch).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 from rnnlab.errors import ConfigError
 
-SCHEDULES = ("constant", "step", "plateau")
+SCHEDULES = ("constant", "step", "plateau", "cosine")
 
 
 @dataclass
@@ -27,6 +30,7 @@ class Schedule:
     patience: int = 0       # plateau: epochs without improvement tolerated before decaying
     threshold: float = 1e-4  # plateau: relative improvement that counts
     min_lr: float = 0.0
+    total: int = 1          # cosine: the epochs it anneals over
     # plateau's running state
     lr: float | None = None
     best: float | None = None
@@ -37,6 +41,8 @@ class Schedule:
             raise ConfigError(f"unknown schedule {self.kind!r}; choose one of: {', '.join(SCHEDULES)}")
         if not 0 < self.factor <= 1:
             raise ConfigError(f"schedule factor must be in (0, 1], got {self.factor}")
+        if self.kind == "cosine" and self.total < 1:
+            raise ConfigError(f"the cosine schedule needs total >= 1 epochs, got {self.total}")
         if self.lr is None:
             self.lr = self.base_lr
 
@@ -44,6 +50,9 @@ class Schedule:
         """The rate for 1-based `epoch`."""
         if self.kind == "step":
             return max(self.min_lr, self.base_lr * self.factor ** max(0, epoch - self.start))
+        if self.kind == "cosine":
+            done = min(max(epoch - 1, 0), self.total) / self.total
+            return self.min_lr + (self.base_lr - self.min_lr) * (1 + math.cos(math.pi * done)) / 2
         return self.lr
 
     def observe(self, metric: float) -> None:

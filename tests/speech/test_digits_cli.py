@@ -56,3 +56,31 @@ def test_errors_are_one_line(run, tmp_path, capsys):
     assert code == 2 and "split must be 'own' or 'speaker:NAME'" in err
     code, _, err = cli(capsys, "train", "--task", "digits", "--context", "a;b", "--out", tmp_path / "x")
     assert code == 2 and "context must be offsets" in err
+
+
+def test_classify_command_takes_a_digits_run_too(run, tmp_path, capsys):
+    """`rnnlab classify RUN x.wav` (the issue's spelling) is served by the run's recipe through the
+    registry (`shared_commands`), with the digits flags; `classify-audio` stays as it was."""
+    paths = []
+    for digit, speaker in (("2", "ann"), ("7", "bob")):
+        paths.append(tmp_path / f"{digit}.wav")
+        write_wav(paths[-1], synthesise(digit, speaker, 98), RATE)
+    code, shared, err = cli(capsys, "classify", run, "--json", *paths)
+    assert code == 0, err
+    code, own, err = cli(capsys, "classify-audio", run, "--json", *paths)
+    assert code == 0, err
+    assert shared == own and len(shared.splitlines()) == 2
+    code, out, err = cli(capsys, "classify", run, "--all", paths[0])
+    assert code == 0 and len(out.split("\t")[1].split("  ")) == 10  # every label's probability
+    with pytest.raises(SystemExit):
+        main(["classify", "-h"])
+    out = capsys.readouterr().out
+    assert "texts" in out and "WAV" in out  # the help names both kinds of run
+
+
+def test_shared_command_refuses_other_runs_naming_what_it_takes(run, capsys):
+    from rnnlab.recipes.registry import serving
+    assert [r.name for r in serving("classify")][:1] == ["classify"] and "digits" in [r.name for r in serving("classify")]
+    assert serving("classify-audio")[0].name == "digits" and serving("no-such-command") == []
+    code, _, err = cli(capsys, "tag", run, "x")
+    assert code == 2 and "not a" in err

@@ -203,6 +203,7 @@
       state.highlight = highlight;
       render();
       if (window.rnnlabMemory) await window.rnnlabMemory.show(state.info, state.example, (keys) => api.example(data.id, keys));
+      if (window.rnnlabSignal) await window.rnnlabSignal.show(state.info, state.example, (keys) => api.example(data.id, keys));
       status("");
       if (highlight) {
         const tok = $("text").querySelector(`.tok[data-i="${highlight.start}"]`);
@@ -675,6 +676,7 @@
       await ensureValues();
       render();
       if (window.rnnlabMemory) await window.rnnlabMemory.show(state.info, state.example, (keys) => api.example(result.id, keys));
+      if (window.rnnlabSignal) await window.rnnlabSignal.show(state.info, state.example, (keys) => api.example(result.id, keys));
       const notes = [];
       if (result.truncated) notes.push(`cut to the first ${state.info.limits.tokens} tokens`);
       if (result.unknown && result.unknown.length) notes.push(`not in the vocabulary (read as <unk>): ${result.unknown.map((t) => JSON.stringify(t)).join(" ")}`);

@@ -127,5 +127,5 @@ window.rnnlabMemory = (() => {
     panel.dataset.example = String(example.id);
   }
 
-  return { show };
+  return { show, heatmap, rows };  // heatmap and rows are reused by signal.js
 })();
