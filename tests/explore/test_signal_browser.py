@@ -2,13 +2,16 @@
 TDNN layer and the running class posterior as heatmaps over the frames (live and in a static
 export, and for a typed WAV path), and a NARX run's units beside its input / output / target traces.
 
-Needs /usr/bin/chromium and playwright: the memory panel's browser test module skips (and so this
-one) without them, and lends its page fixture.
+Needs /usr/bin/chromium and playwright, like tests/explore/test_browser.py (skipped without them).
 """
 import pytest
 
+from tests.explore.chromium import ARTIFACTS, require_browser
 from tests.explore.conftest import serving
-from tests.explore.test_memory_browser import ARTIFACTS, page_of, trained_explorer  # noqa: F401  (fixture)
+
+require_browser()
+
+from tests.explore.test_memory_browser import trained_explorer  # noqa: E402
 
 
 def maps(page) -> dict:
@@ -22,12 +25,12 @@ def tdnn_explorer(tmp_path_factory):
                                                "--layers", "2"])
 
 
-def test_tdnn_units_over_frames(page_of, tdnn_explorer, tmp_path):
+def test_tdnn_units_over_frames(open_page, tdnn_explorer, tmp_path):
     from rnnlab.data.audio import write_wav
     from rnnlab.datasets.tones import RATE, synthesise
     first = tdnn_explorer.examples()[0].recording
     with serving(tdnn_explorer) as url:
-        page = page_of(url)
+        page = open_page(url, height=1000)
         page.wait_for_selector("#signal-panel canvas.memory-map")
         drawn = maps(page)
         assert set(drawn) == {"input/features", "encoder.layers.0/h", "encoder.layers.1/h", "output/p"}
@@ -51,17 +54,17 @@ def test_tdnn_units_over_frames(page_of, tdnn_explorer, tmp_path):
         page.locator("#signal-panel").screenshot(path=str(ARTIFACTS / "tdnn-signal-panel.png"))
 
 
-def test_static_export_draws_the_signal_panel(page_of, tdnn_explorer, tmp_path):
+def test_static_export_draws_the_signal_panel(open_page, tdnn_explorer, tmp_path):
     from rnnlab.explore.export import export_page
-    page = page_of(export_page(tdnn_explorer, tmp_path / "tdnn.html").as_uri())
+    page = open_page(height=1000, url=export_page(tdnn_explorer, tmp_path / "tdnn.html").as_uri())
     page.wait_for_selector("#signal-panel canvas.memory-map")
     assert {"input/features", "encoder.layers.1/h", "output/p"} <= set(maps(page))
 
 
-def test_narx_units_beside_the_traces(page_of, tmp_path_factory):
+def test_narx_units_beside_the_traces(open_page, tmp_path_factory):
     explorer = trained_explorer(tmp_path_factory, ["--task", "narx-plant", "--epochs", "1", "--signal-steps", "200"])
     with serving(explorer) as url:
-        page = page_of(url)
+        page = open_page(url, height=1000)
         page.wait_for_selector("#signal-panel svg.signal-traces")
         lines = page.eval_on_selector_all("#signal-panel polyline", "els => els.map(e => [e.dataset.key, "
                                                                     "e.getAttribute('points').split(' ').length])")
