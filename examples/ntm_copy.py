@@ -4,6 +4,7 @@ trained through rnnlab's Trainer, then tested beyond the training range (Graves 
     python examples/ntm_copy.py --task copy --kind ntm --compile --lr 3e-4 --target 0.05 --minutes 30 --out results.json
     python examples/ntm_copy.py --task copy --kind lstm --hidden 118 --seeds 0 --minutes 4 --out results.json
     python examples/ntm_copy.py --plot results.json --figure docs/img/ntm_copy.png
+    python examples/ntm_copy.py --heatmaps saved/copy-ntm-s0 --figure docs/img/ntm_copy_heatmaps.png
 
 Each run trains for at most --minutes (or --steps updates), then scores fresh sequences at each
 test size (copy: lengths; repeat copy: repeats at length --test-length; recall: items) as bits wrong
@@ -14,12 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import torch
 
 from rnnlab.memory.model import BitSequenceModel
 from rnnlab.memory.task import BitSequenceTask
 from rnnlab.train import TrainConfig, Trainer, seed_everything
+from rnnlab.train.checkpoint import load_weights, write_tensors
 
 TEST_SIZES = {"copy": [10, 20, 30, 40, 60, 80, 120], "repeat-copy": [5, 10, 12, 15, 20], "recall": [3, 6, 8, 10, 12]}
 TRAIN = {"copy": dict(bits=8, min_size=1, max_size=20),
@@ -32,13 +35,19 @@ class UntilConverged(Trainer):
     sequence over the training range) is below `target`: the convergence bar, then the
     generalisation test, without spending the rest of the time budget."""
 
-    def __init__(self, *args, target: float | None = None, **kwargs):
+    def __init__(self, *args, target: float | None = None, after: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
-        self.target = target
+        self.target, self.after, self.t0 = target, after, time.time()
+        self.converged_at: int | None = None
 
     def _end_epoch(self):
         stopped = super()._end_epoch()
-        if stopped is None and self.target is not None and self.last_valid["bit_errors"] < self.target:
+        v = self.last_valid
+        print(f"    update {self.step}: valid {v['bit_errors']:.3f} bits wrong per sequence, {100 * v['exact']:.0f}% exact "
+              f"({time.time() - self.t0:.0f} s)", flush=True)
+        if self.converged_at is None and self.target is not None and v["bit_errors"] < self.target:
+            self.converged_at = self.step
+        if stopped is None and self.converged_at is not None and self.step >= self.converged_at + self.after:
             return "converged"
         return stopped
 
@@ -54,7 +63,9 @@ def run(args, seed: int) -> dict:
     config = TrainConfig(epochs=10_000, optimizer="adam", lr=args.lr, clip_norm=args.clip, seed=seed,
                          max_steps=args.steps, max_time=args.minutes * 60)
     t0 = time.time()
-    summary = UntilConverged(model, task, config, None, progress=False, tensorboard=False, target=args.target).fit()
+    trainer = UntilConverged(model, task, config, None, progress=False, tensorboard=False, target=args.target,
+                             after=args.after)
+    summary = trainer.fit()
     wall = time.time() - t0
     print(f"  {args.task} {args.kind} seed {seed}: {summary['stopped']} after {summary['step']} updates, "
           f"{wall / 60:.1f} min, valid {summary['valid']}", flush=True)
@@ -67,10 +78,15 @@ def run(args, seed: int) -> dict:
         results[str(size)] = m["bit_errors"]
         print(f"  {args.task} {args.kind} seed {seed}: size {size}: {m['bit_errors']:.3f} bits wrong per sequence",
               flush=True)
+    if args.save:  # the trained model, for --heatmaps (safetensors + its build config)
+        out = Path(args.save) / f"{args.task}-{args.kind}-s{seed}"
+        out.mkdir(parents=True, exist_ok=True)
+        write_tensors(out / "model.safetensors", model.state_dict())
+        (out / "model.json").write_text(json.dumps(model.config()))
     return {"task": args.task, "kind": args.kind, "seed": seed, "parameters": sum(p.numel() for p in model.parameters()),
             "updates": summary["step"], "wall_s": round(wall, 1), "lr": args.lr, "batch": args.batch,
             "curriculum": args.curriculum, "clip": args.clip, "compiled": bool(args.compile and args.kind == "ntm"),
-            "stopped": summary["stopped"], "valid": summary["valid"], "test": results}
+            "stopped": summary["stopped"], "converged_at": trainer.converged_at, "after": args.after, "valid": summary["valid"], "test": results}
 
 
 def plot(path: str, figure: str) -> None:
@@ -101,6 +117,40 @@ def plot(path: str, figure: str) -> None:
         print("wrote", out)
 
 
+def heatmaps(saved: str, figure: str, lengths: list[int]) -> None:
+    """The figure every NTM paper shows: for one fresh sequence per length, the input, the write and
+    read weightings over the memory rows (used rows only) and the output, step by step."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from rnnlab.datasets.ntm_tasks import make_batch
+    from rnnlab.explore.record_memory import record_ntm
+    config = json.loads((Path(saved) / "model.json").read_text())
+    model = BitSequenceModel.from_config(config)
+    load_weights(model, Path(saved) / "model.safetensors")
+    bits = config["output_width"]
+    g = torch.Generator().manual_seed(123)
+    recordings = record_ntm(model, [make_batch("copy", 1, L, bits=bits, generator=g) for L in lengths], bits)
+    fig, axes = plt.subplots(4, len(lengths), figsize=(4.2 * len(lengths), 7.5), squeeze=False,
+                             gridspec_kw={"height_ratios": [1, 2.2, 2.2, 1]})
+    for col, (L, rec) in enumerate(zip(lengths, recordings)):
+        v = rec.values
+        write, read = v["encoder/write"], v["encoder/read"]                       # (T, N) per head 1
+        rows = max(int(write.argmax(1).max()), int(read.argmax(1).max())) + 3        # the rows in use
+        panels = [("input", v["io/input"].T, "bit"), ("write weighting", write[:, :rows].T, "memory row"),
+                  ("read weighting", read[:, :rows].T, "memory row"), ("output", v["io/output"].T, "bit")]
+        for row, (name, image, ylabel) in enumerate(panels):
+            ax = axes[row][col]
+            ax.imshow(image, aspect="auto", cmap="gray_r", interpolation="nearest", vmin=0, vmax=1)
+            ax.set_title(f"{name}, length {L}" if row == 0 else name, fontsize=9)
+            ax.set_ylabel(ylabel, fontsize=8)
+            ax.tick_params(labelsize=7)
+        axes[-1][col].set_xlabel("time step", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(figure, dpi=100)
+    print("wrote", figure)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", default="copy", choices=tuple(TRAIN))
@@ -114,6 +164,7 @@ def main():
     p.add_argument("--compile", action="store_true", help="NTM: torch.compile its step (NTMCell.compile_step)")
     p.add_argument("--target", type=float, default=None,
                    help="stop at the first epoch end whose validation bits wrong per sequence is below this")
+    p.add_argument("--after", type=int, default=0, help="with --target: train this many more updates once converged")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--curriculum", type=int, default=0, help="updates over which the longest length grows to the max")
     p.add_argument("--minutes", type=float, default=5.0)
@@ -121,11 +172,16 @@ def main():
     p.add_argument("--test-length", type=int, default=10, help="repeat copy: the sequence length of the repeats test")
     p.add_argument("--test-sequences", type=int, default=64)
     p.add_argument("--out", default=None, help="append one JSON line per run")
+    p.add_argument("--save", metavar="DIR", help="save each trained model under DIR/<task>-<kind>-s<seed>/")
+    p.add_argument("--heatmaps", metavar="SAVED", help="draw the weightings of a saved copy model instead of training")
+    p.add_argument("--heatmap-lengths", type=int, nargs="+", default=[20, 40])
     p.add_argument("--plot", metavar="RESULTS", help="plot a results file instead of training")
     p.add_argument("--figure", default="docs/img/ntm_copy.png")
     args = p.parse_args()
     if args.plot:
         return plot(args.plot, args.figure)
+    if args.heatmaps:
+        return heatmaps(args.heatmaps, args.figure, args.heatmap_lengths)
     torch.set_num_threads(1)
     for seed in args.seeds:
         row = run(args, seed)
