@@ -98,8 +98,10 @@ def plot(path: str, figure: str) -> None:
         fig, ax = plt.subplots(figsize=(6, 4))
         for r in (r for r in rows if r["task"] == task):
             sizes = [int(s) for s in r["test"]]
+            state = {"converged": ", converged"}.get(r.get("stopped"), ", not converged" if "stopped" in r else "")
             ax.plot(sizes, [max(v, 1e-2) for v in r["test"].values()], "o-" if r["kind"] == "ntm" else "s--",
-                    label=f"{r['kind'].upper()} seed {r['seed']} ({r['updates']} updates)")
+                    label=f"{r['kind'].upper()} seed {r['seed']} ({r['updates']} updates{state})",
+                    alpha=1.0 if r.get("stopped", "converged") == "converged" else 0.6)
         if task.startswith("copy"):  # guessing every bit: half of the output bits wrong
             bits = 4 if task == "copy-small" else 8
             sizes = sorted({int(s) for r in rows if r["task"] == task for s in r["test"]})

@@ -108,3 +108,16 @@ def test_compiled_step_equals_the_eager_step():
     torch.testing.assert_close(o1, o2, atol=1e-10, rtol=0)
     for a, b in zip(g1, g2):
         torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
+
+
+def test_recipe_compile_option():
+    """--compile wraps the NTM's step (compiling lazily, at the first update); a baseline refuses it."""
+    from rnnlab.errors import ConfigError
+    from rnnlab.recipes.memory import RECIPE
+    options = RECIPE.options({"task": "ntm-copy", "compile": True, "hidden": 4, "memory_slots": 4, "memory_width": 2})
+    cell = RECIPE.prepare(options).model.encoder.cell
+    assert "_advance" in vars(cell)  # the instance's compiled step shadows the eager method
+    plain = RECIPE.prepare(RECIPE.options({"task": "ntm-copy", "hidden": 4, "memory_slots": 4, "memory_width": 2}))
+    assert "_advance" not in vars(plain.model.encoder.cell)
+    with pytest.raises(ConfigError, match="--compile applies to the NTM"):
+        RECIPE.options({"task": "ntm-copy", "model": "lstm", "compile": True})
