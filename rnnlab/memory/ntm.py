@@ -19,6 +19,10 @@ internals "read" and "write", which the Recorder keeps per step (the NTM figures
 Memory initialisation (`memory_init`): "constant" fills M_0 with `init_value` (Collier & Beel 2018
 found a small constant the most reliable), "learned" makes M_0 a parameter. Both start every head's
 weighting on row 0, so the first shift moves from a known place.
+
+Speed: the step is ~100 small ops, so its cost is dispatch, not arithmetic. The eager step runs the
+addressing as one autograd node with a hand-derived backward (address_function.py); `compile_step`
+puts the whole step through torch.compile. Both equal the composite step (tests, bench/ntm_speed.py).
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ import functools
 
 import torch
 from torch import Tensor, nn
+from torch._C._functorch import peek_interpreter_stack
 
 from rnnlab.cells.base import RecurrentCell, check_size
 from rnnlab.cells.feedforward import FeedForwardCell
@@ -116,7 +121,12 @@ class NTMCell(RecurrentCell):
 
     def step(self, x_t: Tensor, state):
         self.check_input(x_t, state)
-        out, state, rw, ww = self._advance(x_t, state)
+        if peek_interpreter_stack() is not None:
+            # under a torch.func transform (RTRL's vmap ∘ jacrev): plain ops — neither the custom
+            # autograd.Function nor a compiled graph can be transformed
+            out, state, rw, ww = self._eager_advance(x_t, state, address=address)
+        else:
+            out, state, rw, ww = self._advance(x_t, state)
         return out, state, {"read": rw, "write": ww}
 
     def _advance(self, x_t: Tensor, state):

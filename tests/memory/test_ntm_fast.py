@@ -121,3 +121,21 @@ def test_recipe_compile_option():
     assert "_advance" not in vars(plain.model.encoder.cell)
     with pytest.raises(ConfigError, match="--compile applies to the NTM"):
         RECIPE.options({"task": "ntm-copy", "model": "lstm", "compile": True})
+
+
+def test_step_under_torch_func_transforms_uses_plain_ops():
+    """RTRL's generic step Jacobians (vmap ∘ jacrev) cannot go through a custom autograd.Function:
+    under a transform the step takes the composite addressing, and its Jacobian matches autograd's."""
+    from rnnlab.train.rtrl.generic import generic_step
+    cell = small_cell(controller="feedforward", controller_size=3, memory_slots=4, memory_width=2, read_heads=1,
+                      write_heads=1)
+    from rnnlab.train.rtrl.generic import flatten_state
+    x = torch.randn(2, 5, dtype=D)
+    state = cell.init_state(2)
+    jac = generic_step(cell, x, state)
+
+    def z(xb):  # the normal (fused) step, one row: z = [new state, out]
+        out, new = cell(xb, tuple(t[:1] if isinstance(t, torch.Tensor) else tuple(u[:1] for u in t) for t in state))
+        return torch.cat([flatten_state(new)[0], out[0]])
+    reference = torch.autograd.functional.jacobian(z, x[:1])[:, 0]
+    torch.testing.assert_close(jac.X[0], reference, atol=1e-10, rtol=0)
