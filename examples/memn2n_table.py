@@ -2,7 +2,7 @@
 MemN2N trained jointly on all five tasks, for each number of hops given, through the qa recipe and
 rnnlab's Trainer — the same as `rnnlab train --task qa-all --hops K` — then scored on the test split.
 
-    python examples/memn2n_table.py --hops 1 3 --epochs 40 --out memn2n.json
+    python examples/memn2n_table.py --hops 1 3 --out memn2n.json
 
 Prints a markdown table (test accuracy per task) and appends one JSON line per model to --out.
 """
@@ -21,7 +21,7 @@ from rnnlab.train import Trainer
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--hops", type=int, nargs="+", default=[1, 3])
-    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--epochs", type=int, default=None, help="default: the qa preset's (100)")
     p.add_argument("--train-examples", type=int, default=1000, help="per task")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None)
@@ -29,14 +29,14 @@ def main():
     torch.set_num_threads(1)
     rows = []
     for hops in args.hops:
-        options = QA_RECIPE.options({"task": "qa-all", "hops": hops, "epochs": args.epochs, "seed": args.seed,
-                                     "train_examples": args.train_examples})
+        given = {"task": "qa-all", "hops": hops, "seed": args.seed, "train_examples": args.train_examples}
+        options = QA_RECIPE.options(given | ({"epochs": args.epochs} if args.epochs else {}))
         prepared = QA_RECIPE.prepare(options)
         t0 = time.time()
         Trainer(prepared.model, prepared.task, QA_RECIPE.train_config(options), None, progress=False,
                 tensorboard=False).fit()
         test = prepared.task.evaluate(prepared.model, "test")
-        row = {"hops": hops, "epochs": args.epochs, "train_examples": args.train_examples, "seed": args.seed,
+        row = {"hops": hops, "epochs": options.epochs, "schedule": f"{options.lr} x{options.decay_factor} every {options.decay_every} after {options.decay_start}", "linear_epochs": options.linear_epochs, "train_examples": args.train_examples, "seed": args.seed,
                "wall_s": round(time.time() - t0, 1), "test": test}
         rows.append(row)
         print(json.dumps(row), flush=True)

@@ -19,15 +19,23 @@ internals "read" and "write", which the Recorder keeps per step (the NTM figures
 Memory initialisation (`memory_init`): "constant" fills M_0 with `init_value` (Collier & Beel 2018
 found a small constant the most reliable), "learned" makes M_0 a parameter. Both start every head's
 weighting on row 0, so the first shift moves from a known place.
+
+Speed: the step is ~100 small ops, so its cost is dispatch, not arithmetic. The eager step runs the
+addressing as one autograd node with a hand-derived backward (address_function.py); `compile_step`
+puts the whole step through torch.compile. Both equal the composite step (tests, bench/ntm_speed.py).
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor, nn
+from torch._C._functorch import peek_interpreter_stack
 
 from rnnlab.cells.base import RecurrentCell, check_size
 from rnnlab.cells.feedforward import FeedForwardCell
 from rnnlab.cells.registry import CELLS, make_cell
+from rnnlab.memory.address_function import address_fused
 from rnnlab.memory.addressing import address
 from rnnlab.memory.heads import Heads
 
@@ -99,8 +107,35 @@ class NTMCell(RecurrentCell):
         return (out, ctrl, read_w, first.repeat(batch, self.write_heads),
                 mem0.reshape(1, n * m).expand(batch, n * m))
 
+    def compile_step(self, **options) -> "NTMCell":
+        """Run `step` through `torch.compile` (options go to it; default: static shapes): the ~100
+        small ops of one step — controller, heads, addressing, erase/add, read — and their backward
+        become a few generated C++ loops, so a step costs far less interpreter and autograd overhead
+        (bench/ntm_speed.py measures it, and checks the result against the eager step). The first
+        call per batch size and grad mode compiles (minutes on a small CPU); parameters and state
+        are unchanged, so a compiled cell saves and loads like any other. Returns the cell."""
+        # the compiler traces the composite addressing (plain ops it can fuse), not the autograd.Function
+        self._advance = torch.compile(functools.partial(self._eager_advance, address=address),
+                                      **({"dynamic": False} | options))
+        return self
+
     def step(self, x_t: Tensor, state):
         self.check_input(x_t, state)
+        if peek_interpreter_stack() is not None:
+            # under a torch.func transform (RTRL's vmap ∘ jacrev): plain ops — neither the custom
+            # autograd.Function nor a compiled graph can be transformed
+            out, state, rw, ww = self._eager_advance(x_t, state, address=address)
+        else:
+            out, state, rw, ww = self._advance(x_t, state)
+        return out, state, {"read": rw, "write": ww}
+
+    def _advance(self, x_t: Tensor, state):
+        return self._eager_advance(x_t, state)
+
+    def _eager_advance(self, x_t: Tensor, state, address=address_fused):
+        """One step without the input check: (out, new state, read weightings, write weightings).
+        `address`: the addressing as one autograd node with a hand-derived backward (fewer, larger
+        ops: faster in eager mode) or the composite `addressing.address` (the same values)."""
         out_prev, ctrl, read_w, write_w, memory = state
         B, n, m = x_t.shape[0], self.slots, self.width
         c, ctrl = self.controller(torch.cat([x_t, out_prev[:, self.controller_size:]], dim=1), ctrl)
@@ -117,7 +152,7 @@ class NTMCell(RecurrentCell):
 
         out = torch.cat([c, reads], dim=1)
         rw, ww = rw.reshape(B, self.read_heads * n), ww.reshape(B, self.write_heads * n)
-        return out, (out, ctrl, rw, ww, memory.reshape(B, n * m)), {"read": rw, "write": ww}
+        return out, (out, ctrl, rw, ww, memory.reshape(B, n * m)), rw, ww
 
     def extra_repr(self) -> str:
         return (f"{self.input_size}, controller={self.controller_name}({self.controller_size}), "

@@ -131,6 +131,7 @@ class TrainConfig(Options):
     schedule: str = option("constant", "learning-rate schedule: constant, step, plateau or cosine", choices=SCHEDULES)
     decay_factor: float = option(0.5, "schedule: multiply the rate by this when decaying", above=0)
     decay_start: int = option(4, "step schedule: epochs at the base rate before decaying every epoch", min=0)
+    decay_every: int = option(1, "step schedule: epochs between decays after decay_start", min=1)
     plateau_patience: int = option(0, "plateau schedule: epochs without improvement before decaying", min=0)
     early_stopping: int | None = option(None, "stop after this many epochs without a better validation loss", min=1)
     max_steps: int | None = option(None, "stop (resumably) after this many updates", min=1)

@@ -1,8 +1,9 @@
 """Learning-rate schedules that are decided once per epoch and saved as plain JSON.
 
 - `constant`: the base rate throughout.
-- `step`: lr = base · factor^max(0, epoch − start) for 1-based epochs — with start = 4 and
-  factor = 0.5 this is Zaremba et al.'s "halve every epoch after the 4th".
+- `step`: lr = base · factor^⌈max(0, epoch − start) / every⌉ for 1-based epochs — with start = 4,
+  every = 1 and factor = 0.5 this is Zaremba et al.'s "halve every epoch after the 4th"; with
+  start = every = 25 it is Sukhbaatar et al.'s "halve every 25 epochs".
 - `plateau`: multiply by `factor` after `patience` + 1 epochs in a row whose validation metric
   did not improve on the best (lower is better) by more than `threshold` (relative).
 - `cosine`: lr = min_lr + (base − min_lr) · (1 + cos(π (epoch − 1) / total)) / 2 over `total`
@@ -27,6 +28,7 @@ class Schedule:
     base_lr: float = 1e-3
     factor: float = 0.5
     start: int = 4          # step: last epoch at the base rate
+    every: int = 1          # step: epochs between decays after `start`
     patience: int = 0       # plateau: epochs without improvement tolerated before decaying
     threshold: float = 1e-4  # plateau: relative improvement that counts
     min_lr: float = 0.0
@@ -43,13 +45,16 @@ class Schedule:
             raise ConfigError(f"schedule factor must be in (0, 1], got {self.factor}")
         if self.kind == "cosine" and self.total < 1:
             raise ConfigError(f"the cosine schedule needs total >= 1 epochs, got {self.total}")
+        if self.every < 1:
+            raise ConfigError(f"schedule: decay every must be >= 1 epoch, got {self.every}")
         if self.lr is None:
             self.lr = self.base_lr
 
     def lr_for_epoch(self, epoch: int) -> float:
         """The rate for 1-based `epoch`."""
         if self.kind == "step":
-            return max(self.min_lr, self.base_lr * self.factor ** max(0, epoch - self.start))
+            decays = -(-max(0, epoch - self.start) // self.every)  # ⌈(epoch − start) / every⌉
+            return max(self.min_lr, self.base_lr * self.factor ** decays)
         if self.kind == "cosine":
             done = min(max(epoch - 1, 0), self.total) / self.total
             return self.min_lr + (self.base_lr - self.min_lr) * (1 + math.cos(math.pi * done)) / 2

@@ -117,7 +117,8 @@ class Trainer:
         self.optimizer = make_optimizer(model.parameters(), config.optimizer, config.lr,
                                         momentum=config.momentum, weight_decay=config.weight_decay)
         self.schedule = Schedule(config.schedule, base_lr=config.lr, factor=config.decay_factor,
-                                 start=config.decay_start, patience=config.plateau_patience, total=config.epochs)
+                                 start=config.decay_start, every=config.decay_every,
+                                 patience=config.plateau_patience, total=config.epochs)
         self.log = MetricsLog(self.run_dir if self.ctx.is_main else None, tensorboard=tensorboard)
         # where we are: the next update is `index` of `epoch` (1-based); `step` updates done so far
         self.epoch, self.index, self.step = 1, 0, 0

@@ -89,7 +89,8 @@ def test_old_configs_are_read_leniently():
     del saved["bptt_back"]
     options = lm.saved_options(saved)
     assert options.bptt_back is None and options.hidden == 8 and not hasattr(options, "trigrams")
-    assert set(as_dict(options)) < set(saved) | {"bptt_back", "device", "amp", "learning", "update_every", "online_reset"}  # options added since 0.1
+    assert set(as_dict(options)) < set(saved) | {"bptt_back", "device", "amp", "learning", "update_every",
+                                                     "online_reset", "decay_every"}  # options added since 0.1
 
 
 def test_predict_is_each_runs_own_command(tmp_path, capsys):
