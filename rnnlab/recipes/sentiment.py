@@ -90,6 +90,7 @@ class SentimentRecipe(Recipe):
     PredictOptions = SentimentPredictOptions
     vocabs = ("tokens", "labels")
     command, inputs, kind = "sentiment", "TEXT", "sentiment run"
+    shared_commands = ("classify",)  # `rnnlab classify RUN "text"` too (the spelling): the run decides
     command_help = "label trees (bracketed, or plain text read as a balanced tree) with a trained tree classifier"
     use = 'classify with: rnnlab sentiment {run} "not a good film" (or a bracketed tree, one per argument or line of stdin)'
 

@@ -39,6 +39,9 @@ def test_classify_text_and_trees(trained, capsys):
     assert code == 0
     lines = out.splitlines()
     assert len(lines) == 2 and lines[0].endswith("\tnot good film") and lines[0].split("\t")[0] in "01234"
+    # `rnnlab classify RUN` (the sequence classifier's command) is served by a tree run's own recipe
+    code, shared, _ = cli(capsys, "classify", trained, "not good film", "(0 (2 very) (1 bad))")
+    assert code == 0 and shared == out
     code, out, _ = cli(capsys, "sentiment", trained, "--nodes", "--shape", "right", "very good film")
     assert code == 0 and out.split("\t")[2].count("(") == 5  # 3 leaves + 2 inner nodes, all labelled
     code, out, _ = cli(capsys, "predict", trained, "--json", "(0 (2 very) (1 bad))")
