@@ -44,6 +44,10 @@ MODELS = {
     "bi-lstm-crf": ["--cell", "lstm", "--bidirectional", "true", "--crf", "true"],  # Huang et al. 2015
     "bi-lstm-crf-window": ["--cell", "lstm", "--bidirectional", "true", "--crf", "true", "--context", "1"],  # Mesnil 2015
     "bi-lstm-crf-chars": ["--cell", "lstm", "--bidirectional", "true", "--crf", "true", "--chars", "lstm"],  # Lample 2016
+    "bi-lstm-crf-cnn": ["--cell", "lstm", "--bidirectional", "true", "--crf", "true", "--chars", "cnn"],  # Ma & Hovy 2016
+    "bi-lstm-crf-wdrop": ["--cell", "lstm", "--bidirectional", "true", "--crf", "true", "--word-dropout", "0.1"],
+    "bi-lstm-crf-cnn-wdrop": ["--cell", "lstm", "--bidirectional", "true", "--crf", "true", "--chars", "cnn",
+                              "--word-dropout", "0.1"],
     "bi-lstm-window": ["--cell", "lstm", "--bidirectional", "true", "--context", "1"],
     "bi-lstm-chars": ["--cell", "lstm", "--bidirectional", "true", "--chars", "lstm"],
 }
@@ -51,6 +55,9 @@ LABELS = {"elman": "Elman", "jordan": "Jordan (Elman + previous tag fed back)", 
           "bi-lstm": "bidirectional LSTM", "bi-gru": "bidirectional GRU", "bi-lstm-crf": "bidirectional LSTM + CRF",
           "bi-lstm-crf-window": "bidirectional LSTM + CRF, window of ±1 word",
           "bi-lstm-crf-chars": "bidirectional LSTM + CRF + character BiLSTM (25 + 25)",
+          "bi-lstm-crf-cnn": "bidirectional LSTM + CRF + character CNN (25 filters of width 3)",
+          "bi-lstm-crf-wdrop": "bidirectional LSTM + CRF, word dropout 0.1",
+          "bi-lstm-crf-cnn-wdrop": "bidirectional LSTM + CRF + character CNN, word dropout 0.1",
           "bi-lstm-window": "bidirectional LSTM, window of ±1 word",
           "bi-lstm-chars": "bidirectional LSTM + character BiLSTM (25 + 25)"}
 

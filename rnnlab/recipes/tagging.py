@@ -65,6 +65,8 @@ class TaggingOptions(ExampleOptions, VocabOptions, EncoderOptions, BatchOptions,
                         choices=("none", *CHAR_ENCODERS))
     char_embedding: int = option(25, "size of the character embedding of --chars", min=1)
     char_hidden: int = option(25, "units of the --chars encoder (per direction for lstm)", min=1)
+    word_dropout: float = option(0.0, "in training, read each word as the unknown word with this probability "
+                                 "(its trigrams and letters are kept), so that <unk> is trained", min=0, max=0.99)
     intent: bool = option(True, "also classify the sentence's intent when the data has intents")
     pool: str = option("last", "read the intent from the last state or the mean of all states", choices=("last", "mean"))
 
@@ -150,7 +152,7 @@ class TaggingRecipe(Recipe):
                                 embedding_size=embedding, projection=options.projection)
         features = tagger_inputs(features, char_vocab=chars, chars=None if options.chars == "none" else options.chars,
                                  char_embedding=options.char_embedding, char_hidden=options.char_hidden,
-                                 context=options.context)
+                                 context=options.context, word_dropout=options.word_dropout)
         return Tagger.build(features, num_tags, cell=None if options.cell == "none" else options.cell,
                             hidden_size=options.hidden, num_layers=options.layers,
                             bidirectional=options.bidirectional, dropout=options.dropout,
@@ -171,6 +173,8 @@ class TaggingRecipe(Recipe):
             kind += f" over words + a character {options.chars}"
         if options.context:
             kind += f", a window of {options.context} words each side"
+        if options.word_dropout:
+            kind += f", word dropout {options.word_dropout}"
         return (f"tagging on {source}: {sizes} sentences; {info['words']:,} words, {info['tags']} tags, "
                 f"{info['intents']} intents\n{options.layers} x {options.hidden} {kind}, "
                 f"{parameters(prepared.model):,} parameters, {prepared.task.num_batches():,} updates per epoch")

@@ -1,4 +1,4 @@
-"""`--context` and `--chars` through the command line on the built-in flight corpus: train, tag an
+"""`--context`, `--chars` and `--word-dropout` through the command line on the built-in flight corpus: train, tag an
 unseen word, evaluate as training did, resume; and an ensemble of two seeds scored by `load_ensemble`."""
 import json
 
@@ -12,6 +12,7 @@ from rnnlab.recipes.tagging import load_ensemble
 from rnnlab.tagging.chars import CharWordFeatures
 from rnnlab.tagging.context import ContextWindow
 from rnnlab.tagging.ensemble import TaggerEnsemble
+from rnnlab.tagging.word_dropout import WordDropout
 
 SMALL = ["--task", "tagging", "--train-examples", "200", "--hidden", "16", "--embedding", "8", "--projection", "8",
          "--batch-size", "16", "--lr", "0.01", "--max-steps", "15", "--no-progress"]
@@ -22,7 +23,8 @@ def runs(tmp_path_factory):
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("inputs")
     for seed in (0, 1):
-        flags = [*SMALL, "--context", "1", "--chars", "cnn", "--char-hidden", "8", "--crf", "true", "--seed", str(seed)]
+        flags = [*SMALL, "--context", "1", "--chars", "cnn", "--char-hidden", "8", "--crf", "true", "--word-dropout", "0.1",
+                 "--seed", str(seed)]
         assert main(["train", *flags, "--out", str(root / f"s{seed}")]) == 0
     return root
 
@@ -35,6 +37,7 @@ def test_window_and_chars_train_tag_evaluate_and_resume(runs, capsys):
     trained = recipe_for("tagging").load(RunDir(run))
     assert isinstance(trained.model.features, ContextWindow)
     assert isinstance(trained.model.features.inner, CharWordFeatures)
+    assert isinstance(trained.model.features.inner.inner, WordDropout) and trained.model.features.inner.inner.p == 0.1
     capsys.readouterr()
     assert main(["tag", str(run), "--format", "json", "i want to leave taipeiq"]) == 0
     out = json.loads(capsys.readouterr().out.splitlines()[0])
@@ -61,6 +64,6 @@ def test_an_ensemble_of_seeds_scores_through_the_recipe(runs):
 
 
 def test_bad_values_are_refused_before_any_work(tmp_path, capsys):
-    for flags in (["--context", "-1"], ["--chars", "gru"], ["--char-hidden", "0"]):
+    for flags in (["--context", "-1"], ["--chars", "gru"], ["--char-hidden", "0"], ["--word-dropout", "1"]):
         assert main(["train", "--task", "tagging", *flags, "--out", str(tmp_path / "x")]) != 0
         assert not (tmp_path / "x").exists()
