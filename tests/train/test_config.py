@@ -11,7 +11,7 @@ from rnnlab.train import Options, TrainConfig, option
 @pytest.mark.parametrize("bad, message", [
     ({"lr": 0.0}, "lr must be > 0"), ({"lr": -1}, "lr must be > 0"), ({"lr": math.nan}, "lr must be a finite"),
     ({"lr": math.inf}, "lr must be a finite"), ({"epochs": "3"}, "epochs must be an int"), ({"epochs": True}, "epochs must be an int"),
-    ({"optimizer": "rmsprop"}, "unknown optimizer 'rmsprop'"), ({"schedule": "cosine"}, "schedule must be one of"),
+    ({"optimizer": "rmsprop"}, "unknown optimizer 'rmsprop'"), ({"schedule": "linear"}, "schedule must be one of"),
     ({"momentum": 1.0, "optimizer": "sgd"}, "momentum must be < 1"), ({"momentum": 0.5}, "momentum applies to sgd"),
     ({"log_every": 0}, "log_every must be >= 1"), ({"clip_norm": 0.0}, "clip_norm must be > 0"),
     ({"epochs": None}, "epochs cannot be none"), ({"max_time": -5}, "max_time must be > 0"),
