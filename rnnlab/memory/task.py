@@ -8,7 +8,8 @@ repeat copy from [min_repeats, max_repeats]. An optional curriculum (`curriculum
 raises the upper end linearly from min_size to max_size over the first C updates: short sequences
 teach the addressing first (the NTM's long plateau on copy shortens), and training ends on the
 whole range. The validation and test sets are fixed sequences drawn
-from the training ranges (from their own seeds); `evaluate_at` scores fresh sequences at any size
+from the training ranges (from their own seeds; a size — and number of repeats — per batch of
+`eval_batch_size` = 4 sequences, so 64 sequences cover 16 of them); `evaluate_at` scores fresh sequences at any size
 or number of repeats — the generalisation test (`rnnlab eval --length`).
 
 The loss is the binary cross-entropy of the output bits, averaged over the scored bits (the steps
@@ -49,7 +50,7 @@ class BitSequenceTask:
 
     def __init__(self, task: str, *, bits: int = 8, min_size: int = 1, max_size: int = 20, min_repeats: int = 1,
                  max_repeats: int = 10, item_length: int = 3, batch_size: int = 16, updates_per_epoch: int = 100,
-                 eval_sequences: int = 64, eval_batch_size: int = 32, data_seed: int = 0, curriculum: int = 0):
+                 eval_sequences: int = 64, eval_batch_size: int = 4, data_seed: int = 0, curriculum: int = 0):
         if task not in NTM_TASKS:
             raise ConfigError(f"unknown NTM task {task!r}; choose one of: {', '.join(NTM_TASKS)}")
         if not 1 <= min_size <= max_size:
@@ -66,6 +67,9 @@ class BitSequenceTask:
         self.task, self.bits, self.item_length = task, bits, item_length
         self.sizes, self.repeats = (min_size, max_size), (min_repeats, max_repeats)
         self.batch_size, self.updates_per_epoch, self.data_seed = batch_size, updates_per_epoch, data_seed
+        # the sequences of one evaluation batch share a size (and number of repeats), so small
+        # batches are what make the validation set cover the training range: 64 sequences in
+        # batches of 32 were 2 (size, repeats) pairs, and a model could "converge" on those two
         self.eval_sequences, self.eval_batch_size, self.curriculum = eval_sequences, eval_batch_size, curriculum
         self.input_width, self.output_width = widths(task, bits)
 

@@ -44,3 +44,12 @@ def test_bit_errors_count_wrong_bits_per_sequence():
     assert perfect["bit_errors"] == 0 and perfect["exact"] == 1.0
     two_wrong = task.evaluate_at(Oracle(flip=2), size=7, sequences=6)
     assert two_wrong["bit_errors"] == 2 and two_wrong["exact"] == 0.0
+
+
+def test_validation_covers_the_training_range():
+    """A batch shares one size and one number of repeats, so the validation set's batches are small:
+    64 sequences span many (length, repeats) pairs, not two a model could fit and stop on."""
+    task = BitSequenceTask("repeat-copy", bits=4, max_size=10, max_repeats=10)
+    batches = list(task._sized_batches(_generator(task.data_seed, -1), task.eval_sequences))
+    pairs = {(int(b.mask.sum(0).max()), b.inputs.shape[0]) for b in batches}  # (scored steps, total steps)
+    assert sum(b.inputs.shape[1] for b in batches) == 64 and len(pairs) >= 10
