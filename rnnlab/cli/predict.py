@@ -1,7 +1,8 @@
 """`rnnlab predict RUN_DIR [INPUT ...]`, and each recipe's own command for its runs (`rnnlab
 generate`, `tag`, `classify`, `translate`): raw inputs in, the run's outputs out. A command that
-other recipes share (`Recipe.shared_commands`: `classify` also takes a spoken-digits run and WAV
-files) takes its flags and inputs from the recipe of the run given.
+other recipes share (`Recipe.shared_commands`: `classify` also takes a spoken-digits run with WAV
+files, and a tree-sentiment run with text or bracketed trees) takes its flags and inputs from the
+recipe of the run given.
 
 Inputs come from the arguments, or one per line from standard input when none are given (a
 command that takes no inputs, as generate, reads none). Outputs are printed as the recipe makes

@@ -16,7 +16,8 @@ class declares
                     (read from the arguments or stdin), or None when it takes none (generate)
     PredictOptions  that command's options (a second dataclass: --beam, --format, ...)
     shared_commands other recipes' commands that this recipe's runs answer too: `rnnlab classify
-                    RUN x.wav` on a spoken-digits run; the run decides which recipe serves it
+                    RUN x.wav` on a spoken-digits run, `rnnlab classify RUN "text"` on a
+                    tree-sentiment run; the run decides which recipe serves it
     EvalOptions     `rnnlab eval RUN`'s extra flags for its runs (a dataclass, or None: none); when
                     set, `evaluate` receives them as `options`
     kind            what its runs are called in errors ("language model", "tagging run")
