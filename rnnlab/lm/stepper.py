@@ -29,7 +29,7 @@ from torch.nn import functional as F
 from torch.nn.modules import module as torch_module
 
 from rnnlab.cells._state import State
-from rnnlab.layers.recurrent import Recurrent
+from rnnlab.layers.recurrent import Recurrent, _autocast_on
 from rnnlab.layers.stacked import Stacked
 from rnnlab.lm.model import LanguageModel
 
@@ -43,9 +43,7 @@ class Stepper:
     what `model(torch.tensor([[token]]), state)` returns in eval mode. Made by `Stepper.of`."""
 
     def __init__(self, model: LanguageModel):
-        self.model = model
-        self.device = model.decoder.weight.device
-        self.embed_row = _row_lookup(model.embedding, self.device)
+        self.embed_row = _row_lookup(model.embedding, model.decoder.weight.device)
         encoder = model.rnn
         self.stacked = isinstance(encoder, Stacked)
         layers = encoder.layers if self.stacked else [encoder]
@@ -102,9 +100,3 @@ def _row_lookup(embedding: nn.Module, device) -> Callable[[int], Tensor]:
         return rows.__getitem__
     return lambda token: embedding(torch.tensor([[token]], device=device))
 
-
-def _autocast_on(device_type: str) -> bool:
-    try:
-        return torch.is_autocast_enabled(device_type)
-    except (TypeError, RuntimeError):  # torch < 2.4, or a device type autocast does not know
-        return torch.is_autocast_enabled()
