@@ -116,27 +116,34 @@ class LSTMScan(torch.autograd.Function):
         dh, dc = (v.clone(memory_format=torch.contiguous_format) for v in (dh_T, dc_T))
         ops = kernels(A, H if ln_c else 4 * H if ln_hh else None)
         stats = (Uhat, Urstd, Nhat, Nrstd)
+        dp_i = dp_f = dp_o = dg_hh = dg_c = db_c = dW_hr = None
         if ops is not None:  # the loop of lstm_backward_loop, compiled (rnn_kernels.cpp)
             phi, psi = (activation_code(name) for name in ctx.options[:2])
+            # the per-unit weights' gradients (the sums below) are summed inside the loop, while each
+            # step's rows are in cache: one pass over dA less per weight
+            dP = new(3, H) if peephole else None
+            dg_hh = new(4 * H) if ln_hh else None
+            dg_c, db_c = (new(H), new(H)) if ln_c else (None, None)
             ops.lstm_backward(
                 dA.view(T, B, 4 * H), dUh, dHt, dN, dh, dc, dY, A.view(T, B, 4 * H), Cs, S, mask, U, p_i, p_f, p_o,
-                g_hh, g_c, W_hr, *stats, phi, psi,
+                g_hh, g_c, W_hr, *stats, phi, psi, dP, dg_hh, dg_c, db_c,
             )
+            if peephole:
+                dp_i, dp_f, dp_o = dP.unbind(0)
         else:
             lstm_backward_loop(dA, dUh, dHt, dN, dh, dc, dY, A, Cs, S, mask, U, p_i, p_f, p_o, g_hh, g_c, W_hr, *stats, ctx.options)
-        # parameter gradients: sums over steps and batch, each one GEMM or one reduction
+            if peephole:  # the peepholes are diagonal: ∂L/∂p = Σ_t ∂L/∂a ⊙ the c it peeks at
+                dp_i = diagonal_gradient(dA[:, :, 0], Cs[:-1])  # ∂L/∂p_i = Σ_t ∂L/∂a_i ⊙ c_{t-1}
+                dp_f = diagonal_gradient(dA[:, :, 1], Cs[:-1])  # ∂L/∂p_f = Σ_t ∂L/∂a_f ⊙ c_{t-1}
+                dp_o = diagonal_gradient(dA[:, :, 3], Cs[1:])  # ∂L/∂p_o = Σ_t ∂L/∂a_o ⊙ c̃_t (c_t wherever ∂L/∂a_o ≠ 0)
+            if ln_hh:
+                dg_hh = diagonal_gradient(dA.view(T, B, 4 * H), Uhat)  # ∂L/∂γ_hh = Σ_t ∂L/∂a_t ⊙ û_t
+            if ln_c:
+                dg_c = diagonal_gradient(dN, Nhat)  # ∂L/∂γ_c = Σ_t ∂L/∂n ⊙ n̂
+                db_c = dN.sum((0, 1))  # ∂L/∂β_c = Σ_t ∂L/∂n
+        # the other parameter gradients: sums over steps and batch, each one GEMM or one reduction
         needs = ctx.needs_input_grad
         dx, dW_ih, db = input_part_backward(dA.view(T, B, 4 * H), x, W_ih, needs[:3])  # ∂L/∂X_t = ∂L/∂a_t
-        dp_i = dp_f = dp_o = dg_hh = dg_c = db_c = dW_hr = None
-        if peephole:  # the peepholes are diagonal: ∂L/∂p = Σ_t ∂L/∂a ⊙ the c it peeks at
-            dp_i = diagonal_gradient(dA[:, :, 0], Cs[:-1])  # ∂L/∂p_i = Σ_t ∂L/∂a_i ⊙ c_{t-1}
-            dp_f = diagonal_gradient(dA[:, :, 1], Cs[:-1])  # ∂L/∂p_f = Σ_t ∂L/∂a_f ⊙ c_{t-1}
-            dp_o = diagonal_gradient(dA[:, :, 3], Cs[1:])  # ∂L/∂p_o = Σ_t ∂L/∂a_o ⊙ c̃_t (c_t wherever ∂L/∂a_o ≠ 0)
-        if ln_hh:
-            dg_hh = diagonal_gradient(dA.view(T, B, 4 * H), Uhat)  # ∂L/∂γ_hh = Σ_t ∂L/∂a_t ⊙ û_t
-        if ln_c:
-            dg_c = diagonal_gradient(dN, Nhat)  # ∂L/∂γ_c = Σ_t ∂L/∂n ⊙ n̂
-            db_c = dN.sum((0, 1))  # ∂L/∂β_c = Σ_t ∂L/∂n
         dU = matrix_gradient(dUh, Hs[:-1])  # ∂L/∂U = Σ_t ∂L/∂(U h_{t-1}) h_{t-1}ᵀ
         if proj:
             dW_hr = matrix_gradient(dHt, K)  # ∂L/∂W_hr = Σ_t ∂L/∂h̃_t k_tᵀ
