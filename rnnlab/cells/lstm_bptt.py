@@ -30,9 +30,9 @@ from torch.nn import functional as F
 
 from rnnlab.cells._compiled import activation_code, kernels
 from rnnlab.cells._bptt import (
-    LayerNormStats, diagonal_gradient, input_part, input_part_backward, masked_outputs, matrix_gradient,
-    needs_recompute, normalize_backward, per_step, recomputed_backward, reference_input_part, reference_select,
-    run_scan, saved_stats, step_masks,
+    LayerNormStats, diagonal_gradient, input_part, input_part_backward, joint_weight_gradient, masked_outputs,
+    matrix_gradient, needs_recompute, normalize_backward, per_step, recomputed_backward, reference_input_part,
+    reference_select, run_scan, saved_stats, step_masks,
 )
 from rnnlab.cells.activations import ACTIVATIONS
 
@@ -143,8 +143,12 @@ class LSTMScan(torch.autograd.Function):
                 db_c = dN.sum((0, 1))  # ∂L/∂β_c = Σ_t ∂L/∂n
         # the other parameter gradients: sums over steps and batch, each one GEMM or one reduction
         needs = ctx.needs_input_grad
-        dx, dW_ih, db = input_part_backward(dA.view(T, B, 4 * H), x, W_ih, needs[:3])  # ∂L/∂X_t = ∂L/∂a_t
-        dU = matrix_gradient(dUh, Hs[:-1])  # ∂L/∂U = Σ_t ∂L/∂(U h_{t-1}) h_{t-1}ᵀ
+        joint = W_ih is not None and not ln_hh and needs[1] and needs[6]  # W_ih and U both see ∂L/∂a_t
+        dx, dW_ih, db = input_part_backward(dA.view(T, B, 4 * H), x, W_ih, (needs[0], needs[1] and not joint, needs[2]))
+        if joint:  # [∂L/∂W_ih, ∂L/∂U] = Σ_t ∂L/∂a_tᵀ [x_t, h_{t-1}] in one GEMM
+            dW_ih, dU = joint_weight_gradient(dA.view(T, B, 4 * H), x, Hs[0], Hs[1:-1])
+        else:
+            dU = matrix_gradient(dUh, Hs[:-1])  # ∂L/∂U = Σ_t ∂L/∂(U h_{t-1}) h_{t-1}ᵀ
         if proj:
             dW_hr = matrix_gradient(dHt, K)  # ∂L/∂W_hr = Σ_t ∂L/∂h̃_t k_tᵀ
         return dx, dW_ih, db, dh, dc, None, dU, dp_i, dp_f, dp_o, dg_hh, dg_c, db_c, dW_hr, None
