@@ -11,6 +11,7 @@
 #include <ATen/ATen.h>
 #include <torch/library.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -155,16 +156,21 @@ void mul_dact(int64_t kind, T* __restrict out, const T* __restrict d, const T* _
   }
 }
 
-// Sums over a row in 8 independent lanes: without -ffast-math GCC keeps a single accumulator's
-// order and cannot vectorise it; 8 lanes (then summed) vectorise and are at least as accurate.
+// Sums over a row in 32 independent lanes: without -ffast-math GCC keeps a single accumulator's
+// order and cannot vectorise it; lanes (then summed pairwise) vectorise and are at least as accurate.
+// 32, not 8: 8 float lanes are one vector register, and its chain of dependent adds (one add's
+// latency per 8 values) made the LayerNorm rows the slowest part of the LSTM backward loop.
 template <typename A, typename F>
 A lane_sum(int64_t n, F f) {
-  A lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  constexpr int L = 32;
+  A lane[L] = {};
   int64_t j = 0;
-  for (; j + 8 <= n; j += 8)
-    for (int k = 0; k < 8; ++k) lane[k] += f(j + k);
-  for (; j < n; ++j) lane[0] += f(j);
-  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+  for (; j + L <= n; j += L)
+    for (int k = 0; k < L; ++k) lane[k] += f(j + k);
+  for (int k = 0; j < n; ++j, ++k) lane[k] += f(j);
+  for (int w = L / 2; w >= 1; w /= 2)
+    for (int k = 0; k < w; ++k) lane[k] += lane[k + w];
+  return lane[0];
 }
 
 // LayerNorm without affine over one row: v̂ = (v - μ) rstd, rstd = 1/√(var + ε) (biased var, as torch;
@@ -543,7 +549,8 @@ struct DAct {
 // dA gets ∂L/∂a_t, dUh ∂L/∂(U h_{t-1}) (dUh is dA without LN_hh), dHt ∂L/∂h̃_t (proj), dN ∂L/∂n
 // (LN_c); dh, dc hold ∂L/∂h_T, ∂L/∂c_T on entry and ∂L/∂h_0, ∂L/∂c_0 on return. The per-unit
 // weights' gradients are summed here too, while each step's rows are in L1, where their outputs are
-// given: dP (3, H) ∂L/∂p_i, ∂L/∂p_f, ∂L/∂p_o; dGhh ∂L/∂γ_hh; dGc, dBc ∂L/∂γ_c, ∂L/∂β_c (summed in double).
+// given: dP (3, H) ∂L/∂p_i, ∂L/∂p_f, ∂L/∂p_o; dGhh ∂L/∂γ_hh; dGc, dBc ∂L/∂γ_c, ∂L/∂β_c (each step's sum
+// over its rows in T, the steps' sums in double).
 template <typename T>
 void lstm_backward_impl(Tensor& dA, Tensor& dUh, opt dHt, opt dN, Tensor& dh_t, Tensor& dc_t, const Tensor& dY,
                         const Tensor& A, const Tensor& Cs, const Tensor& S, opt mask, const Tensor& U, opt p_i,
@@ -562,8 +569,14 @@ void lstm_backward_impl(Tensor& dA, Tensor& dUh, opt dHt, opt dN, Tensor& dh_t, 
   // without peepholes they are 0: the fused loop below then adds exact zeros instead of branching
   const T *Pi = pi ? pi : zero_buf.data(), *Pf = pf ? pf : zero_buf.data(), *Po = po ? po : zero_buf.data();
   const bool sum_p = pi && has(dP), sum_ghh = ghh && has(dGhh), sum_c = gc && has(dGc) && has(dBc);
-  std::vector<double> acc_p(sum_p ? 3 * H : 0), acc_ghh(sum_ghh ? H4 : 0), acc_gc(sum_c ? H : 0), acc_bc(sum_c ? H : 0);
-  double *api = acc_p.data(), *apf = api + H, *apo = apf + H;
+  // sums over one step's B rows in T (vectorised, no conversions), added to the double totals once a step
+  const int64_t n_acc = (sum_p ? 3 * H : 0) + (sum_ghh ? H4 : 0) + (sum_c ? 2 * H : 0);
+  std::vector<T> step_acc(n_acc);
+  std::vector<double> total(n_acc);
+  T *api = step_acc.data(), *apf = api + H, *apo = apf + H;  // ∂L/∂p_i, ∂L/∂p_f, ∂L/∂p_o (if sum_p)
+  T* acc_ghh = step_acc.data() + (sum_p ? 3 * H : 0);     // ∂L/∂γ_hh (if sum_ghh)
+  T* acc_gc = acc_ghh + (sum_ghh ? H4 : 0);                // ∂L/∂γ_c, ∂L/∂β_c (if sum_c)
+  T* acc_bc = acc_gc + H;
   const DAct<T> dphi(phi), dpsi(psi);
   const T keep_c = m ? T(1) : T(0);  // with a mask ∂L/∂c_{t-1} already holds (1 - m_t) ∂L/∂c_t; without, it is rewritten
   const StepMatrix<T> Um(false, B, R, H4, u_w, R), Wr(false, whr ? B : 0, H, R, whr, H);
@@ -589,6 +602,7 @@ void lstm_backward_impl(Tensor& dA, Tensor& dUh, opt dHt, opt dN, Tensor& dh_t, 
       dk = dk_buf.data();
       Wr(dht, R, T(0), dk, H);  // ∂L/∂k = ∂L/∂h̃ W_hr
     }
+    std::fill(step_acc.begin(), step_acc.end(), T(0));
     for (int64_t b = 0; b < B; ++b) {
       const T* ab = a_all + (t * B + b) * H4;
       const T *i = ab, *f = ab + H, *g = ab + 2 * H, *o = ab + 3 * H;
@@ -608,8 +622,8 @@ void lstm_backward_impl(Tensor& dA, Tensor& dUh, opt dHt, opt dN, Tensor& dh_t, 
         for (int64_t j = 0; j < H; ++j) dn[j] = tmp[j];
         if (sum_c)
           for (int64_t j = 0; j < H; ++j) {
-            acc_gc[j] += double(dn[j]) * double(nhb[j]);  // ∂L/∂γ_c = Σ_t ∂L/∂n ⊙ n̂
-            acc_bc[j] += double(dn[j]);                   // ∂L/∂β_c = Σ_t ∂L/∂n
+            acc_gc[j] += dn[j] * nhb[j];      // ∂L/∂γ_c = Σ_t ∂L/∂n ⊙ n̂
+            acc_bc[j] += dn[j];                   // ∂L/∂β_c = Σ_t ∂L/∂n
           }
         for (int64_t j = 0; j < H; ++j) tmp[j] *= gc[j];  // ∂L/∂n̂ = ∂L/∂n ⊙ γ_c
         normalize_backward_row<T>(tmp, nhb, nr[t * B + b], H);  // (∂n̂/∂c̃)ᵀ ∂L/∂n̂
@@ -628,31 +642,33 @@ void lstm_backward_impl(Tensor& dA, Tensor& dUh, opt dHt, opt dN, Tensor& dh_t, 
       }
       if (sum_p)
         for (int64_t j = 0; j < H; ++j) {
-          api[j] += double(dai[j]) * double(cp[j]);  // ∂L/∂p_i = Σ_t ∂L/∂a_i ⊙ c_{t-1}
-          apf[j] += double(daf[j]) * double(cp[j]);  // ∂L/∂p_f = Σ_t ∂L/∂a_f ⊙ c_{t-1}
-          apo[j] += double(dao[j]) * double(cn[j]);  // ∂L/∂p_o = Σ_t ∂L/∂a_o ⊙ c̃_t (c_t wherever ∂L/∂a_o ≠ 0)
+          api[j] += dai[j] * cp[j];                  // ∂L/∂p_i = Σ_t ∂L/∂a_i ⊙ c_{t-1}
+          apf[j] += daf[j] * cp[j];                  // ∂L/∂p_f = Σ_t ∂L/∂a_f ⊙ c_{t-1}
+          apo[j] += dao[j] * cn[j];                  // ∂L/∂p_o = Σ_t ∂L/∂a_o ⊙ c̃_t (c_t wherever ∂L/∂a_o ≠ 0)
         }
       if (ghh) {  // ∂L/∂(U h_{t-1}) = normalize_backward(∂L/∂a ⊙ γ_hh)
         T* du = duh_all + (t * B + b) * H4;
         const T* uhb = uh + (t * B + b) * H4;
         if (sum_ghh)
-          for (int64_t j = 0; j < H4; ++j) acc_ghh[j] += double(da[j]) * double(uhb[j]);  // ∂L/∂γ_hh = Σ_t ∂L/∂a ⊙ û
+          for (int64_t j = 0; j < H4; ++j) acc_ghh[j] += da[j] * uhb[j];  // ∂L/∂γ_hh = Σ_t ∂L/∂a ⊙ û
         for (int64_t j = 0; j < H4; ++j) du[j] = da[j] * ghh[j];
         normalize_backward_row<T>(du, uhb, ur[t * B + b], H4);
       }
     }
+    for (int64_t j = 0; j < n_acc; ++j) total[j] += double(step_acc[j]);
     // ∂L/∂h_{t-1} (+)= ∂L/∂(U h_{t-1}) U
     Um(duh_all + t * B * H4, H4, m ? T(1) : T(0), dh, R);
   }
-  auto store = [](opt out, const std::vector<double>& acc) {
+  const double* sum = total.data();  // in the order of step_acc
+  auto store = [&sum](opt out, int64_t n) {
     T* o = out->data_ptr<T>();
-    for (size_t j = 0; j < acc.size(); ++j) o[j] = T(acc[j]);
+    for (int64_t j = 0; j < n; ++j) o[j] = T(*sum++);
   };
-  if (sum_p) store(dP, acc_p);
-  if (sum_ghh) store(dGhh, acc_ghh);
+  if (sum_p) store(dP, 3 * H);
+  if (sum_ghh) store(dGhh, H4);
   if (sum_c) {
-    store(dGc, acc_gc);
-    store(dBc, acc_bc);
+    store(dGc, H);
+    store(dBc, H);
   }
 }
 
