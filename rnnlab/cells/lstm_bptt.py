@@ -283,21 +283,24 @@ def lstm_scan(cell, x: Tensor, state: tuple[Tensor, Tensor], mask: Tensor | None
 
 
 def use_torch_kernel(cell, x: Tensor, mask: Tensor | None) -> bool:
-    """torch's own kernel wins where oneDNN (CPU, float32) or cuDNN runs it: plain cell, no proj, no mask.
+    """torch's own kernel where it is faster: plain cell, no proj, no mask, and on CPU outside OURS_FROM.
 
     Training step (forward + backward) of the plain cell, float32, 1 thread, CPU time on a 2-core
     machine shared with other jobs (bench/rnn_speed.py --clock cpu, medians of 7; docs/speed.md),
-    ms: rnnlab's compiled kernel / torch.nn.LSTM (oneDNN) in the same run:
+    torch.nn.LSTM's time (oneDNN) / rnnlab's compiled kernel's, same run, 2026-12-01:
 
-        (T, B, D, H)          compiled   oneDNN
-        (200, 16, 32, 128)       27.1     22.0     oneDNN at 82 % of the sgemm rate; ours 66 %
-        (100, 32, 64, 256)       86.9     88.6     a tie
-        (50, 128, 512, 1024)     3153     2550
-        (200, 1, 32, 128)        3.74     3.05
-        (100, 1, 64, 256)        7.36     5.48
-        (50, 1, 512, 1024)       89.5    109.7     1.11×, 0.98×, 1.23× in three runs: noise here
+        B \ H      128          192     256           384     512     1024
+        1          0.81×                0.79×                         0.95×
+        16         0.83×                0.80×
+        32         0.85×        0.91×   1.05×         0.96×   0.94×
+        64         1.23×                1.06×
+        128                             1.10×                         0.83×
+        256                             1.00×
 
-    so oneDNN keeps every plain unmasked float32 cell at every size measured (docs/speed.md).
+    oneDNN's speed moves with its blocking (80-82 % of the sgemm rate at H = 256, 92-100 % at
+    H = 128 with B = 32 and at H = 192-512), ours less: ours wins where H ≤ 256 and B·H ≥ 8192 (every
+    point above agrees, the tie at B = 256 either way), oneDNN everywhere else measured. Without the
+    compiled kernels (no compiler) oneDNN always: the Python loops are far slower.
     Elsewhere torch falls back to its generic kernel, which loses to the hand-derived path
     (proj_size, a mask — torch's packed path —, float64: measured before the compiled loops, when
     even the Python loops won: proj H/2 at (100, 32, 64, 256) 106 vs 94 ms, a mask 422 vs 118 ms).
@@ -305,7 +308,16 @@ def use_torch_kernel(cell, x: Tensor, mask: Tensor | None) -> bool:
     """
     if not cell.is_torch_lstm or cell.proj_size or mask is not None:
         return False
-    return x.is_cuda or (x.dtype == torch.float32 and torch.backends.mkldnn.is_available())
+    if x.is_cuda:
+        return True
+    if x.dtype != torch.float32 or not torch.backends.mkldnn.is_available():
+        return False
+    B, H = x.shape[1], cell.hidden_size
+    return not (H <= OURS_FROM[0] and B * H >= OURS_FROM[1] and kernels(x) is not None)
+
+
+# (largest H, smallest B·H) where the compiled kernel beat oneDNN for the plain float32 LSTM (above)
+OURS_FROM = (256, 8192)
 
 
 def torch_lstm(cell, x: Tensor, state: tuple[Tensor, Tensor]):
