@@ -133,16 +133,17 @@ def check_same_function(lm: nn.Module, twin: nn.Module, ids: Tensor, *, batch: i
             "grads_compared": len(pairs), "batch": batch, "bptt": bptt, "windows": windows}
 
 
-def rnnlab_path(lm: LanguageModel, ids: Tensor) -> str:
+def rnnlab_path(lm: LanguageModel, ids: Tensor, batch: int) -> str:
     """Which code trains rnnlab's recurrent layers in float32 here: torch's LSTM kernel (rnnlab
-    hands plain LSTMs to it on CPU), the cell's hand-derived BPTT, or the autograd loop."""
+    hands plain LSTMs to it on CPU where it is faster, which depends on the batch size), the cell's
+    hand-derived BPTT, or the autograd loop."""
     cell = lm.rnn.layers[0].cell
-    x = lm.embed(ids[:2].view(1, 2))
+    x = lm.embed(ids[:batch].view(1, batch))
     if isinstance(cell, LSTMCell) and use_torch_kernel(cell, x, None):
         return "torch kernel"
     scan = getattr(cell, "fused_scan", None)
     with torch.no_grad():
-        fused = scan is not None and scan(x, cell.init_state(2), None) is not None
+        fused = scan is not None and scan(x, cell.init_state(batch), None) is not None
     return "hand-derived" if fused else "autograd loop"
 
 
@@ -161,7 +162,7 @@ def bench(cell: str, size_name: str, size: Size, ids: Tensor, vocab_size: int, a
     twin = torch_twin(lm)
     row = {"config": f"{cell} {size_name}", "cell": cell, "size": size_name, **asdict(size),
            "params": sum(p.numel() for p in lm.parameters()), "tokens_per_update": size.batch * size.bptt,
-           "rnnlab_path": rnnlab_path(lm, ids), "check": check_same_function(lm, twin, ids),
+           "rnnlab_path": rnnlab_path(lm, ids, size.batch), "check": check_same_function(lm, twin, ids),
            "refused": None, "tok_s": {"rnnlab": None, "torch": None}, "ratio": None}
     if row["check"]["max_abs_diff"] > SAME_FUNCTION_ATOL:
         row["refused"] = f"float64 check: models differ by {row['check']['max_abs_diff']:.2e} (> {SAME_FUNCTION_ATOL})"

@@ -30,8 +30,9 @@ from torch import Tensor
 
 from rnnlab.cells._compiled import activation_code, kernels
 from rnnlab.cells._bptt import (
-    incoming_gradient, input_part, input_part_backward, mask_backward_, masked_outputs, needs_recompute, per_step,
-    recomputed_backward, reference_input_part, reference_select, run_scan, step_masks, weight_gradient,
+    incoming_gradient, input_part, input_part_backward, joint_weight_gradient, mask_backward_, masked_outputs,
+    needs_recompute, per_step, recomputed_backward, reference_input_part, reference_select, run_scan, step_masks,
+    weight_gradient,
 )
 from rnnlab.cells.activations import ACTIVATIONS
 
@@ -77,9 +78,14 @@ class ElmanScan(torch.autograd.Function):
         else:
             elman_backward_loop(dA, dh0, Hs, mask, W_hh, ctx.activation)
         need_x, need_W_ih, need_b, _, _, need_W_hh, _ = ctx.needs_input_grad
-        dW_hh = weight_gradient(dA, Hs, h0) if need_W_hh else None  # ∂L/∂W_hh = Σ_t ∂L/∂a_tᵀ h_{t-1}
+        joint = W_ih is not None and need_W_ih and need_W_hh
+        if joint:  # [∂L/∂W_ih, ∂L/∂W_hh] = Σ_t ∂L/∂a_tᵀ [x_t, h_{t-1}] in one GEMM
+            dW_ih, dW_hh = joint_weight_gradient(dA, x, h0, Hs[:-1])
+        else:
+            dW_hh = weight_gradient(dA, Hs, h0) if need_W_hh else None  # ∂L/∂W_hh = Σ_t ∂L/∂a_tᵀ h_{t-1}
         # ∂L/∂x_t = ∂L/∂a_t W_ih, ∂L/∂W_ih = Σ_t ∂L/∂a_tᵀ x_t, ∂L/∂b_ih = ∂L/∂b_hh = Σ_t ∂L/∂a_t
-        dx, dW_ih, db = input_part_backward(dA, x, W_ih, (need_x, need_W_ih, need_b))
+        dx, dW_ih_alone, db = input_part_backward(dA, x, W_ih, (need_x, need_W_ih and not joint, need_b))
+        dW_ih = dW_ih if joint else dW_ih_alone
         return dx, dW_ih, db, dh0, None, dW_hh, None
 
 

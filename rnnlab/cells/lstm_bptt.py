@@ -30,9 +30,9 @@ from torch.nn import functional as F
 
 from rnnlab.cells._compiled import activation_code, kernels
 from rnnlab.cells._bptt import (
-    LayerNormStats, diagonal_gradient, input_part, input_part_backward, masked_outputs, matrix_gradient,
-    needs_recompute, normalize_backward, per_step, recomputed_backward, reference_input_part, reference_select,
-    run_scan, saved_stats, step_masks,
+    LayerNormStats, diagonal_gradient, input_part, input_part_backward, joint_weight_gradient, masked_outputs,
+    matrix_gradient, needs_recompute, normalize_backward, per_step, recomputed_backward, reference_input_part,
+    reference_select, run_scan, saved_stats, step_masks,
 )
 from rnnlab.cells.activations import ACTIVATIONS
 
@@ -116,28 +116,39 @@ class LSTMScan(torch.autograd.Function):
         dh, dc = (v.clone(memory_format=torch.contiguous_format) for v in (dh_T, dc_T))
         ops = kernels(A, H if ln_c else 4 * H if ln_hh else None)
         stats = (Uhat, Urstd, Nhat, Nrstd)
+        dp_i = dp_f = dp_o = dg_hh = dg_c = db_c = dW_hr = None
         if ops is not None:  # the loop of lstm_backward_loop, compiled (rnn_kernels.cpp)
             phi, psi = (activation_code(name) for name in ctx.options[:2])
+            # the per-unit weights' gradients (the sums below) are summed inside the loop, while each
+            # step's rows are in cache: one pass over dA less per weight
+            dP = new(3, H) if peephole else None
+            dg_hh = new(4 * H) if ln_hh else None
+            dg_c, db_c = (new(H), new(H)) if ln_c else (None, None)
             ops.lstm_backward(
                 dA.view(T, B, 4 * H), dUh, dHt, dN, dh, dc, dY, A.view(T, B, 4 * H), Cs, S, mask, U, p_i, p_f, p_o,
-                g_hh, g_c, W_hr, *stats, phi, psi,
+                g_hh, g_c, W_hr, *stats, phi, psi, dP, dg_hh, dg_c, db_c,
             )
+            if peephole:
+                dp_i, dp_f, dp_o = dP.unbind(0)
         else:
             lstm_backward_loop(dA, dUh, dHt, dN, dh, dc, dY, A, Cs, S, mask, U, p_i, p_f, p_o, g_hh, g_c, W_hr, *stats, ctx.options)
-        # parameter gradients: sums over steps and batch, each one GEMM or one reduction
+            if peephole:  # the peepholes are diagonal: ∂L/∂p = Σ_t ∂L/∂a ⊙ the c it peeks at
+                dp_i = diagonal_gradient(dA[:, :, 0], Cs[:-1])  # ∂L/∂p_i = Σ_t ∂L/∂a_i ⊙ c_{t-1}
+                dp_f = diagonal_gradient(dA[:, :, 1], Cs[:-1])  # ∂L/∂p_f = Σ_t ∂L/∂a_f ⊙ c_{t-1}
+                dp_o = diagonal_gradient(dA[:, :, 3], Cs[1:])  # ∂L/∂p_o = Σ_t ∂L/∂a_o ⊙ c̃_t (c_t wherever ∂L/∂a_o ≠ 0)
+            if ln_hh:
+                dg_hh = diagonal_gradient(dA.view(T, B, 4 * H), Uhat)  # ∂L/∂γ_hh = Σ_t ∂L/∂a_t ⊙ û_t
+            if ln_c:
+                dg_c = diagonal_gradient(dN, Nhat)  # ∂L/∂γ_c = Σ_t ∂L/∂n ⊙ n̂
+                db_c = dN.sum((0, 1))  # ∂L/∂β_c = Σ_t ∂L/∂n
+        # the other parameter gradients: sums over steps and batch, each one GEMM or one reduction
         needs = ctx.needs_input_grad
-        dx, dW_ih, db = input_part_backward(dA.view(T, B, 4 * H), x, W_ih, needs[:3])  # ∂L/∂X_t = ∂L/∂a_t
-        dp_i = dp_f = dp_o = dg_hh = dg_c = db_c = dW_hr = None
-        if peephole:  # the peepholes are diagonal: ∂L/∂p = Σ_t ∂L/∂a ⊙ the c it peeks at
-            dp_i = diagonal_gradient(dA[:, :, 0], Cs[:-1])  # ∂L/∂p_i = Σ_t ∂L/∂a_i ⊙ c_{t-1}
-            dp_f = diagonal_gradient(dA[:, :, 1], Cs[:-1])  # ∂L/∂p_f = Σ_t ∂L/∂a_f ⊙ c_{t-1}
-            dp_o = diagonal_gradient(dA[:, :, 3], Cs[1:])  # ∂L/∂p_o = Σ_t ∂L/∂a_o ⊙ c̃_t (c_t wherever ∂L/∂a_o ≠ 0)
-        if ln_hh:
-            dg_hh = diagonal_gradient(dA.view(T, B, 4 * H), Uhat)  # ∂L/∂γ_hh = Σ_t ∂L/∂a_t ⊙ û_t
-        if ln_c:
-            dg_c = diagonal_gradient(dN, Nhat)  # ∂L/∂γ_c = Σ_t ∂L/∂n ⊙ n̂
-            db_c = dN.sum((0, 1))  # ∂L/∂β_c = Σ_t ∂L/∂n
-        dU = matrix_gradient(dUh, Hs[:-1])  # ∂L/∂U = Σ_t ∂L/∂(U h_{t-1}) h_{t-1}ᵀ
+        joint = W_ih is not None and not ln_hh and needs[1] and needs[6]  # W_ih and U both see ∂L/∂a_t
+        dx, dW_ih, db = input_part_backward(dA.view(T, B, 4 * H), x, W_ih, (needs[0], needs[1] and not joint, needs[2]))
+        if joint:  # [∂L/∂W_ih, ∂L/∂U] = Σ_t ∂L/∂a_tᵀ [x_t, h_{t-1}] in one GEMM
+            dW_ih, dU = joint_weight_gradient(dA.view(T, B, 4 * H), x, Hs[0], Hs[1:-1])
+        else:
+            dU = matrix_gradient(dUh, Hs[:-1])  # ∂L/∂U = Σ_t ∂L/∂(U h_{t-1}) h_{t-1}ᵀ
         if proj:
             dW_hr = matrix_gradient(dHt, K)  # ∂L/∂W_hr = Σ_t ∂L/∂h̃_t k_tᵀ
         return dx, dW_ih, db, dh, dc, None, dU, dp_i, dp_f, dp_o, dg_hh, dg_c, db_c, dW_hr, None
@@ -272,21 +283,24 @@ def lstm_scan(cell, x: Tensor, state: tuple[Tensor, Tensor], mask: Tensor | None
 
 
 def use_torch_kernel(cell, x: Tensor, mask: Tensor | None) -> bool:
-    """torch's own kernel wins where oneDNN (CPU, float32) or cuDNN runs it: plain cell, no proj, no mask.
+    """torch's own kernel where it is faster: plain cell, no proj, no mask, and on CPU outside OURS_FROM.
 
     Training step (forward + backward) of the plain cell, float32, 1 thread, CPU time on a 2-core
     machine shared with other jobs (bench/rnn_speed.py --clock cpu, medians of 7; docs/speed.md),
-    ms: rnnlab's compiled kernel / torch.nn.LSTM (oneDNN) in the same run:
+    torch.nn.LSTM's time (oneDNN) / rnnlab's compiled kernel's, same run, 2026-12-01:
 
-        (T, B, D, H)          compiled   oneDNN
-        (200, 16, 32, 128)       27.1     22.0     oneDNN at 82 % of the sgemm rate; ours 66 %
-        (100, 32, 64, 256)       86.9     88.6     a tie
-        (50, 128, 512, 1024)     3153     2550
-        (200, 1, 32, 128)        3.74     3.05
-        (100, 1, 64, 256)        7.36     5.48
-        (50, 1, 512, 1024)       89.5    109.7     1.11×, 0.98×, 1.23× in three runs: noise here
+        B \ H      128          192     256           384     512     1024
+        1          0.81×                0.79×                         0.95×
+        16         0.83×                0.80×
+        32         0.85×        0.91×   1.05×         0.96×   0.94×
+        64         1.23×                1.06×
+        128                             1.10×                         0.83×
+        256                             1.00×
 
-    so oneDNN keeps every plain unmasked float32 cell at every size measured (docs/speed.md).
+    oneDNN's speed moves with its blocking (80-82 % of the sgemm rate at H = 256, 92-100 % at
+    H = 128 with B = 32 and at H = 192-512), ours less: ours wins where H ≤ 256 and B·H ≥ 8192 (every
+    point above agrees, the tie at B = 256 either way), oneDNN everywhere else measured. Without the
+    compiled kernels (no compiler) oneDNN always: the Python loops are far slower.
     Elsewhere torch falls back to its generic kernel, which loses to the hand-derived path
     (proj_size, a mask — torch's packed path —, float64: measured before the compiled loops, when
     even the Python loops won: proj H/2 at (100, 32, 64, 256) 106 vs 94 ms, a mask 422 vs 118 ms).
@@ -294,7 +308,16 @@ def use_torch_kernel(cell, x: Tensor, mask: Tensor | None) -> bool:
     """
     if not cell.is_torch_lstm or cell.proj_size or mask is not None:
         return False
-    return x.is_cuda or (x.dtype == torch.float32 and torch.backends.mkldnn.is_available())
+    if x.is_cuda:
+        return True
+    if x.dtype != torch.float32 or not torch.backends.mkldnn.is_available():
+        return False
+    B, H = x.shape[1], cell.hidden_size
+    return not (H <= OURS_FROM[0] and B * H >= OURS_FROM[1] and kernels(x) is not None)
+
+
+# (largest H, smallest B·H) where the compiled kernel beat oneDNN for the plain float32 LSTM (above)
+OURS_FROM = (256, 8192)
 
 
 def torch_lstm(cell, x: Tensor, state: tuple[Tensor, Tensor]):

@@ -158,6 +158,20 @@ def test_environment_variable_forces_python(monkeypatch, taken):
     assert taken == {"compiled": 0, "python": 2}
 
 
+@needs_build
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="no oneDNN in this torch")
+def test_plain_lstm_kernel_by_size_class(monkeypatch):
+    """The plain float32 LSTM runs ours where it measured faster than oneDNN (H ≤ 256, B·H ≥ 8192),
+    oneDNN elsewhere, and oneDNN whenever the compiled path is off (the Python loops are slow)."""
+    def torch_kernel(B, H):
+        return lstm_bptt.use_torch_kernel(LSTMCell(4, H), torch.zeros(2, B, 4), None)
+
+    assert not torch_kernel(32, 256) and not torch_kernel(64, 128) and not torch_kernel(128, 256)
+    assert torch_kernel(16, 256) and torch_kernel(32, 128) and torch_kernel(32, 512) and torch_kernel(1, 128)
+    monkeypatch.setenv(compiled.ENV, "0")
+    assert torch_kernel(32, 256)
+
+
 # --- the cells' own gradchecks and torch.nn parity cases, on the path their files do not take ---
 
 @pytest.fixture

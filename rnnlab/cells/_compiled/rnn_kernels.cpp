@@ -11,6 +11,7 @@
 #include <ATen/ATen.h>
 #include <torch/library.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -24,6 +25,10 @@ void sgemm_(const char*, const char*, const int*, const int*, const int*, const 
 void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*, const double*, const int*,
             const double*, const int*, const double*, double*, const int*) __attribute__((weak));
 }
+
+// For a loop whose iteration j reads and writes only index j of its rows: without it GCC cannot
+// rule out that the row pointers overlap and leaves the loop scalar (seen with -fopt-info-vec).
+#define RNNLAB_IVDEP _Pragma("GCC ivdep")
 
 namespace {
 
@@ -151,16 +156,21 @@ void mul_dact(int64_t kind, T* __restrict out, const T* __restrict d, const T* _
   }
 }
 
-// Sums over a row in 8 independent lanes: without -ffast-math GCC keeps a single accumulator's
-// order and cannot vectorise it; 8 lanes (then summed) vectorise and are at least as accurate.
+// Sums over a row in 32 independent lanes: without -ffast-math GCC keeps a single accumulator's
+// order and cannot vectorise it; lanes (then summed pairwise) vectorise and are at least as accurate.
+// 32, not 8: 8 float lanes are one vector register, and its chain of dependent adds (one add's
+// latency per 8 values) made the LayerNorm rows the slowest part of the LSTM backward loop.
 template <typename A, typename F>
 A lane_sum(int64_t n, F f) {
-  A lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  constexpr int L = 32;
+  A lane[L] = {};
   int64_t j = 0;
-  for (; j + 8 <= n; j += 8)
-    for (int k = 0; k < 8; ++k) lane[k] += f(j + k);
-  for (; j < n; ++j) lane[0] += f(j);
-  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+  for (; j + L <= n; j += L)
+    for (int k = 0; k < L; ++k) lane[k] += f(j + k);
+  for (int k = 0; j < n; ++j, ++k) lane[k] += f(j);
+  for (int w = L / 2; w >= 1; w /= 2)
+    for (int k = 0; k < w; ++k) lane[k] += lane[k + w];
+  return lane[0];
 }
 
 // LayerNorm without affine over one row: v̂ = (v - μ) rstd, rstd = 1/√(var + ε) (biased var, as torch;
@@ -311,6 +321,7 @@ void gru_ra_backward_impl(Tensor& dG, Tensor& dV, Tensor& dH, Tensor& dh0, const
           dh[j] *= mt;                   // ∂L/∂h̃_t = m_t ∂L/∂h_t
         }
       }
+      RNNLAB_IVDEP  // each j reads and writes only index j of its rows
       for (int64_t j = 0; j < H; ++j) {
         const T d = dh[j];
         dp[j] += d * z[j];                                      // ∂L/∂h_{t-1} += z ⊙ ∂L/∂h̃_t
@@ -418,6 +429,7 @@ void gru_rb_backward_impl(Tensor& dA, Tensor& dV, Tensor& dH, Tensor& dh0, const
           dh[j] *= mt;                   // ∂L/∂h̃_t = m_t ∂L/∂h_t
         }
       }
+      RNNLAB_IVDEP  // each j reads and writes only index j of its rows
       for (int64_t j = 0; j < H; ++j) {
         const T d = dh[j];
         dp[j] += d * z[j];                                            // ∂L/∂h_{t-1} += z ⊙ ∂L/∂h̃_t
@@ -518,13 +530,32 @@ void lstm_forward_impl(Tensor& A, Tensor& Hs, Tensor& Cs, Tensor& S, opt K, opt 
   }
 }
 
+// f'(v) from the output y = f(v) without a branch on the kind inside the loops (so they vectorise):
+// p = c0 + y (c1 + c2 y) is tanh' = 1 - y², σ' = y(1 - y), identity' = 1 (and 0 for relu), then
+// p + c3 ([y > 0] - p) adds relu' = [y > 0] (c3 = 1 for relu only; exact: p + 0·(…) = p) — activations.py's table.
+// All members T (a bool member kept GCC from vectorising the loop that used it).
+template <typename T>
+struct DAct {
+  T c0, c1, c2, c3;
+  explicit DAct(int64_t kind)
+      : c0(kind == TANH || kind == IDENTITY ? 1 : 0), c1(kind == SIGMOID ? 1 : 0),
+        c2(kind == TANH || kind == SIGMOID ? -1 : 0), c3(kind == RELU ? 1 : 0) {}
+  T operator()(T y) const {
+    const T p = c0 + y * (c1 + c2 * y);
+    return p + c3 * ((y > T(0) ? T(1) : T(0)) - p);
+  }
+};
+
 // dA gets ∂L/∂a_t, dUh ∂L/∂(U h_{t-1}) (dUh is dA without LN_hh), dHt ∂L/∂h̃_t (proj), dN ∂L/∂n
-// (LN_c); dh, dc hold ∂L/∂h_T, ∂L/∂c_T on entry and ∂L/∂h_0, ∂L/∂c_0 on return.
+// (LN_c); dh, dc hold ∂L/∂h_T, ∂L/∂c_T on entry and ∂L/∂h_0, ∂L/∂c_0 on return. The per-unit
+// weights' gradients are summed here too, while each step's rows are in L1, where their outputs are
+// given: dP (3, H) ∂L/∂p_i, ∂L/∂p_f, ∂L/∂p_o; dGhh ∂L/∂γ_hh; dGc, dBc ∂L/∂γ_c, ∂L/∂β_c (each step's sum
+// over its rows in T, the steps' sums in double).
 template <typename T>
 void lstm_backward_impl(Tensor& dA, Tensor& dUh, opt dHt, opt dN, Tensor& dh_t, Tensor& dc_t, const Tensor& dY,
                         const Tensor& A, const Tensor& Cs, const Tensor& S, opt mask, const Tensor& U, opt p_i,
                         opt p_f, opt p_o, opt g_hh, opt g_c, opt W_hr, opt Uhat, opt Urstd, opt Nhat, opt Nrstd,
-                        int64_t phi, int64_t psi) {
+                        int64_t phi, int64_t psi, opt dP, opt dGhh, opt dGc, opt dBc) {
   const int64_t Tn = A.size(0), B = A.size(1), H4 = A.size(2), H = H4 / 4, R = dh_t.size(1);
   T *da_all = dA.data_ptr<T>(), *duh_all = dUh.data_ptr<T>(), *dht_all = mptr<T>(dHt), *dn_all = mptr<T>(dN);
   T *dh = dh_t.data_ptr<T>(), *dc = dc_t.data_ptr<T>();
@@ -532,8 +563,22 @@ void lstm_backward_impl(Tensor& dA, Tensor& dUh, opt dHt, opt dN, Tensor& dh_t, 
   const T *u_w = U.data_ptr<T>(), *m = ptr<T>(mask), *pi = ptr<T>(p_i), *pf = ptr<T>(p_f), *po = ptr<T>(p_o);
   const T *ghh = ptr<T>(g_hh), *gc = ptr<T>(g_c), *whr = ptr<T>(W_hr), *uh = ptr<T>(Uhat), *ur = ptr<T>(Urstd),
           *nh = ptr<T>(Nhat), *nr = ptr<T>(Nrstd);
-  std::vector<T> dht_buf(whr ? 0 : B * R), dk_buf(whr ? B * H : 0), dct_buf(m ? B * H : 0), tmp_buf(H);
+  std::vector<T> dht_buf(whr ? 0 : B * R), dk_buf(whr ? B * H : 0), dct_buf(m ? B * H : 0), tmp_buf(H),
+      zero_buf(H, T(0));
   T* tmp = tmp_buf.data();
+  // without peepholes they are 0: the fused loop below then adds exact zeros instead of branching
+  const T *Pi = pi ? pi : zero_buf.data(), *Pf = pf ? pf : zero_buf.data(), *Po = po ? po : zero_buf.data();
+  const bool sum_p = pi && has(dP), sum_ghh = ghh && has(dGhh), sum_c = gc && has(dGc) && has(dBc);
+  // sums over one step's B rows in T (vectorised, no conversions), added to the double totals once a step
+  const int64_t n_acc = (sum_p ? 3 * H : 0) + (sum_ghh ? H4 : 0) + (sum_c ? 2 * H : 0);
+  std::vector<T> step_acc(n_acc);
+  std::vector<double> total(n_acc);
+  T *api = step_acc.data(), *apf = api + H, *apo = apf + H;  // ∂L/∂p_i, ∂L/∂p_f, ∂L/∂p_o (if sum_p)
+  T* acc_ghh = step_acc.data() + (sum_p ? 3 * H : 0);     // ∂L/∂γ_hh (if sum_ghh)
+  T* acc_gc = acc_ghh + (sum_ghh ? H4 : 0);                // ∂L/∂γ_c, ∂L/∂β_c (if sum_c)
+  T* acc_bc = acc_gc + H;
+  const DAct<T> dphi(phi), dpsi(psi);
+  const T keep_c = m ? T(1) : T(0);  // with a mask ∂L/∂c_{t-1} already holds (1 - m_t) ∂L/∂c_t; without, it is rewritten
   const StepMatrix<T> Um(false, B, R, H4, u_w, R), Wr(false, whr ? B : 0, H, R, whr, H);
   for (int64_t t = Tn - 1; t >= 0; --t) {
     T* dht = whr ? dht_all + t * B * R : dht_buf.data();
@@ -557,45 +602,73 @@ void lstm_backward_impl(Tensor& dA, Tensor& dUh, opt dHt, opt dN, Tensor& dh_t, 
       dk = dk_buf.data();
       Wr(dht, R, T(0), dk, H);  // ∂L/∂k = ∂L/∂h̃ W_hr
     }
+    std::fill(step_acc.begin(), step_acc.end(), T(0));
     for (int64_t b = 0; b < B; ++b) {
       const T* ab = a_all + (t * B + b) * H4;
       const T *i = ab, *f = ab + H, *g = ab + 2 * H, *o = ab + 3 * H;
-      const T *s = s_all + (t * B + b) * H, *cp = cs + (t * B + b) * H, *dkb = dk + b * H;
+      const T *s = s_all + (t * B + b) * H, *cp = cs + (t * B + b) * H, *cn = cs + ((t + 1) * B + b) * H;
+      const T* dkb = dk + b * H;
       T* da = da_all + (t * B + b) * H4;
       T *dai = da, *daf = da + H, *dag = da + 2 * H, *dao = da + 3 * H;
-      T *dcb = dct + b * H, *dcn = dc + b * H;
+      T *dcb = dct + b * H, *dcn = dc + b * H;  // the same row without a mask
+      RNNLAB_IVDEP
       for (int64_t j = 0; j < H; ++j) {
         dao[j] = dkb[j] * s[j] * o[j] * (T(1) - o[j]);  // ∂L/∂a_o = (∂L/∂k ⊙ s) ⊙ σ'
-        tmp[j] = dkb[j] * o[j];                         // ∂L/∂s = ∂L/∂k ⊙ o
+        tmp[j] = dkb[j] * o[j] * dpsi(s[j]);            // ∂L/∂n = (∂L/∂k ⊙ o) ⊙ ψ'
       }
       if (gc) {  // n = γ_c ⊙ n̂ + β_c
         T* dn = dn_all + (t * B + b) * H;
-        mul_dact<T>(psi, dn, tmp, s, H);  // ∂L/∂n = ∂L/∂s ⊙ ψ'
-        for (int64_t j = 0; j < H; ++j) tmp[j] = dn[j] * gc[j];  // ∂L/∂n̂ = ∂L/∂n ⊙ γ_c
-        normalize_backward_row<T>(tmp, nh + (t * B + b) * H, nr[t * B + b], H);
-      } else {
-        mul_dact<T>(psi, tmp, tmp, s, H);  // ∂L/∂n = ∂L/∂s ⊙ ψ'
+        const T* nhb = nh + (t * B + b) * H;
+        for (int64_t j = 0; j < H; ++j) dn[j] = tmp[j];
+        if (sum_c)
+          for (int64_t j = 0; j < H; ++j) {
+            acc_gc[j] += dn[j] * nhb[j];      // ∂L/∂γ_c = Σ_t ∂L/∂n ⊙ n̂
+            acc_bc[j] += dn[j];                   // ∂L/∂β_c = Σ_t ∂L/∂n
+          }
+        for (int64_t j = 0; j < H; ++j) tmp[j] *= gc[j];  // ∂L/∂n̂ = ∂L/∂n ⊙ γ_c
+        normalize_backward_row<T>(tmp, nhb, nr[t * B + b], H);  // (∂n̂/∂c̃)ᵀ ∂L/∂n̂
       }
-      for (int64_t j = 0; j < H; ++j) dcb[j] += tmp[j];  // ∂L/∂c̃ += (∂n/∂c̃)ᵀ ∂L/∂n
-      if (po) for (int64_t j = 0; j < H; ++j) dcb[j] += dao[j] * po[j];  // ∂L/∂c̃ += ∂L/∂a_o ⊙ p_o
+      RNNLAB_IVDEP
       for (int64_t j = 0; j < H; ++j) {
-        const T d = dcb[j];
-        dai[j] = d * g[j] * i[j] * (T(1) - i[j]);   // ∂L/∂a_i = (∂L/∂c̃ ⊙ g) ⊙ σ'
-        daf[j] = d * cp[j] * f[j] * (T(1) - f[j]);  // ∂L/∂a_f = (∂L/∂c̃ ⊙ c_{t-1}) ⊙ σ'
-        tmp[j] = d * i[j];                          // ∂L/∂g = ∂L/∂c̃ ⊙ i
+        const T d = (dcb[j] + tmp[j]) + dao[j] * Po[j];  // ∂L/∂c̃ += (∂n/∂c̃)ᵀ ∂L/∂n + ∂L/∂a_o ⊙ p_o
+        const T ii = i[j], ff = f[j], gg = g[j];
+        const T dii = d * gg * ii * (T(1) - ii);   // ∂L/∂a_i = (∂L/∂c̃ ⊙ g) ⊙ σ'
+        const T dff = d * cp[j] * ff * (T(1) - ff);  // ∂L/∂a_f = (∂L/∂c̃ ⊙ c_{t-1}) ⊙ σ'
+        dai[j] = dii;
+        daf[j] = dff;
+        dag[j] = d * ii * dphi(gg);  // ∂L/∂a_g = (∂L/∂c̃ ⊙ i) ⊙ φ'
+        // ∂L/∂c_{t-1} (+)= ∂L/∂c̃_t ⊙ f + ∂L/∂a_i ⊙ p_i + ∂L/∂a_f ⊙ p_f
+        dcn[j] = (keep_c * dcn[j] + d * ff) + (dii * Pi[j] + dff * Pf[j]);
       }
-      mul_dact<T>(phi, dag, tmp, g, H);  // ∂L/∂a_g = ∂L/∂g ⊙ φ'
-      if (m) for (int64_t j = 0; j < H; ++j) dcn[j] += dcb[j] * f[j];  // ∂L/∂c_{t-1} += ∂L/∂c̃_t ⊙ f
-      else for (int64_t j = 0; j < H; ++j) dcn[j] = dcb[j] * f[j];     // ∂L/∂c_{t-1} = ∂L/∂c̃_t ⊙ f
-      if (pi) for (int64_t j = 0; j < H; ++j) dcn[j] += dai[j] * pi[j] + daf[j] * pf[j];  // peepholes into c_{t-1}
+      if (sum_p)
+        for (int64_t j = 0; j < H; ++j) {
+          api[j] += dai[j] * cp[j];                  // ∂L/∂p_i = Σ_t ∂L/∂a_i ⊙ c_{t-1}
+          apf[j] += daf[j] * cp[j];                  // ∂L/∂p_f = Σ_t ∂L/∂a_f ⊙ c_{t-1}
+          apo[j] += dao[j] * cn[j];                  // ∂L/∂p_o = Σ_t ∂L/∂a_o ⊙ c̃_t (c_t wherever ∂L/∂a_o ≠ 0)
+        }
       if (ghh) {  // ∂L/∂(U h_{t-1}) = normalize_backward(∂L/∂a ⊙ γ_hh)
         T* du = duh_all + (t * B + b) * H4;
+        const T* uhb = uh + (t * B + b) * H4;
+        if (sum_ghh)
+          for (int64_t j = 0; j < H4; ++j) acc_ghh[j] += da[j] * uhb[j];  // ∂L/∂γ_hh = Σ_t ∂L/∂a ⊙ û
         for (int64_t j = 0; j < H4; ++j) du[j] = da[j] * ghh[j];
-        normalize_backward_row<T>(du, uh + (t * B + b) * H4, ur[t * B + b], H4);
+        normalize_backward_row<T>(du, uhb, ur[t * B + b], H4);
       }
     }
+    for (int64_t j = 0; j < n_acc; ++j) total[j] += double(step_acc[j]);
     // ∂L/∂h_{t-1} (+)= ∂L/∂(U h_{t-1}) U
     Um(duh_all + t * B * H4, H4, m ? T(1) : T(0), dh, R);
+  }
+  const double* sum = total.data();  // in the order of step_acc
+  auto store = [&sum](opt out, int64_t n) {
+    T* o = out->data_ptr<T>();
+    for (int64_t j = 0; j < n; ++j) o[j] = T(*sum++);
+  };
+  if (sum_p) store(dP, 3 * H);
+  if (sum_ghh) store(dGhh, H4);
+  if (sum_c) {
+    store(dGc, H);
+    store(dBc, H);
   }
 }
 
@@ -671,13 +744,16 @@ void lstm_backward(Tensor dA, Tensor dUh, std::optional<Tensor> dHt, std::option
                    std::optional<Tensor> p_i, std::optional<Tensor> p_f, std::optional<Tensor> p_o,
                    std::optional<Tensor> g_hh, std::optional<Tensor> g_c, std::optional<Tensor> W_hr,
                    std::optional<Tensor> Uhat, std::optional<Tensor> Urstd, std::optional<Tensor> Nhat,
-                   std::optional<Tensor> Nrstd, int64_t phi, int64_t psi) {
+                   std::optional<Tensor> Nrstd, int64_t phi, int64_t psi, std::optional<Tensor> dP,
+                   std::optional<Tensor> dGhh, std::optional<Tensor> dGc, std::optional<Tensor> dBc) {
   check_buffers({&dA, &dUh, &dh, &dc});
+  for (const std::optional<Tensor>* out : {&dP, &dGhh, &dGc, &dBc})
+    if (has(*out)) check_buffers({&**out});
   dense({&dY, &A, &Cs, &S, &U});
   dense({&mask, &p_i, &p_f, &p_o, &g_hh, &g_c, &W_hr, &Uhat, &Urstd, &Nhat, &Nrstd}, A);
   RNNLAB_DISPATCH(A, "lstm_backward",
                   lstm_backward_impl<scalar_t>(dA, dUh, dHt, dN, dh, dc, dY, A, Cs, S, mask, U, p_i, p_f, p_o, g_hh,
-                                               g_c, W_hr, Uhat, Urstd, Nhat, Nrstd, phi, psi));
+                                               g_c, W_hr, Uhat, Urstd, Nhat, Nrstd, phi, psi, dP, dGhh, dGc, dBc));
 }
 
 }  // namespace
