@@ -259,7 +259,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--clock", choices=["wall", "cpu"], default="wall", help="wall clock, or the process's CPU time")
     p.add_argument("--no-batch1", action="store_true", help=f"skip the batch-1 shapes {BATCH1_SHAPES}")
     p.add_argument("--no-generation", action="store_true", help="skip the generation (chars/s) rows")
+    p.add_argument("--only-generation", action="store_true", help="only the generation (chars/s) rows")
     args = p.parse_args(argv)
+    if args.only_generation and (args.no_generation or args.quick):
+        p.error("--only-generation cannot be combined with --no-generation or --quick")
     default_shapes = SHAPES if args.no_batch1 else SHAPES + BATCH1_SHAPES
     args.shapes = args.shapes or ([QUICK_SHAPE] if args.quick else default_shapes)
     if args.quick:
@@ -333,7 +336,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     args.sgemm_gflops = sgemm_gflops()
-    runs = [(c, s) for c in args.configs for s in args.shapes]
+    runs = [] if args.only_generation else [(c, s) for c in args.configs for s in args.shapes]
     rounds = len(runs) * (args.warmup + args.repeats)
     try:
         from tqdm import tqdm
@@ -357,7 +360,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"train step (fwd+bwd), median of {args.repeats} | torch {m['torch']}, {m['threads']} threads | {args.clock} clock"
           f" | sgemm {args.sgemm_gflops:.1f} GF/s (after: {sgemm_after:.1f}) | compiled kernels: {result['compiled']}"
           f" | {m['cpu']} | {m['date']}")
-    print(table(rows))
+    if rows:
+        print(table(rows))
     if gen_rows:
         print(generation_table(gen_rows))
     args.out.parent.mkdir(parents=True, exist_ok=True)

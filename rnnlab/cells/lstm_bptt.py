@@ -305,6 +305,13 @@ def use_torch_kernel(cell, x: Tensor, mask: Tensor | None) -> bool:
     (proj_size, a mask — torch's packed path —, float64: measured before the compiled loops, when
     even the Python loops won: proj H/2 at (100, 32, 64, 256) 106 vs 94 ms, a mask 422 vs 118 ms).
     CUDA (cuDNN) was not measured here.
+
+    One step without autograd (generation, `rnnlab generate`, stepping a model) always runs ours:
+    there oneDNN pays a per-call setup that a fresh process pays in full (its scratch memory goes
+    back to the system after every call until some large free raises glibc's mmap threshold).
+    Fresh process, T = 1, inference mode, µs per step, oneDNN / compiled (2026-12-01): H = 256,
+    B = 1: 1076 / 140; B = 16: 1380 / 366; B = 64: 1968 / 966; H = 1024, B = 1: 19440 / 2380;
+    B = 128: 44756 / 28418. The demo LSTM generates 802 → 5356 chars/s in a fresh process.
     """
     if not cell.is_torch_lstm or cell.proj_size or mask is not None:
         return False
@@ -312,6 +319,8 @@ def use_torch_kernel(cell, x: Tensor, mask: Tensor | None) -> bool:
         return True
     if x.dtype != torch.float32 or not torch.backends.mkldnn.is_available():
         return False
+    if x.shape[0] == 1 and not torch.is_grad_enabled() and kernels(x) is not None:
+        return False  # one step, no backward: ours (above)
     B, H = x.shape[1], cell.hidden_size
     return not (H <= OURS_FROM[0] and B * H >= OURS_FROM[1] and kernels(x) is not None)
 

@@ -42,3 +42,19 @@ def test_tiny_run_writes_rows_and_ratios(rnn_speed, tmp_path, capsys):
     assert all(g["chars_per_s"]["rnnlab"] > 0 and g["vs_torch"] > 0 for g in saved["generation"])
     table = capsys.readouterr().out
     assert "vs torch" in table and "lstm-layernorm" in table
+
+
+def test_only_generation_runs_just_the_generation_rows(rnn_speed, tmp_path):
+    result = rnn_speed.main(["--only-generation", "--repeats", "2", "--warmup", "0", "--out", str(tmp_path / "g.json")])
+    assert result["rows"] == []
+    assert [r["config"] for r in result["generation"]] == list(rnn_speed.GENERATION_CELLS)
+    assert all(r["chars_per_s"]["rnnlab"] > 0 and r["vs_torch"] > 0 for r in result["generation"])
+
+
+def test_generation_in_fresh_processes(tmp_path, capsys):
+    fresh = load_script(SCRIPT.parent / "generation_fresh.py")
+    out = tmp_path / "fresh.json"
+    rows = fresh.main(["--cells", "elman", "--chars", "5", "--repeats", "1", "--out", str(out)])
+    assert [r["config"] for r in rows] == ["elman"] and rows[0]["rnnlab"] > 0 and rows[0]["torch"] > 0
+    assert 0 <= rows[0]["same_chars"] <= 1
+    assert json.loads(out.read_text())["rows"][0]["config"] == "elman"

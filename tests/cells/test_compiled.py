@@ -172,6 +172,23 @@ def test_plain_lstm_kernel_by_size_class(monkeypatch):
     assert torch_kernel(32, 256)
 
 
+def test_plain_lstm_one_step_without_grad_runs_ours(monkeypatch):
+    """Generation's case (T = 1, no autograd) runs ours at every size (oneDNN's per-call setup
+    dominates there); with autograd, or T > 1, the size classes above decide; compiled off → oneDNN."""
+    def torch_kernel(T, B, H):
+        return lstm_bptt.use_torch_kernel(LSTMCell(4, H), torch.zeros(T, B, 4), None)
+
+    with torch.no_grad():
+        assert not torch_kernel(1, 1, 128) and not torch_kernel(1, 1, 1024) and not torch_kernel(1, 16, 256)
+        assert torch_kernel(2, 1, 128)
+    with torch.inference_mode():
+        assert not torch_kernel(1, 1, 256)
+    assert torch_kernel(1, 1, 128)  # grad enabled: a training step, size classes
+    monkeypatch.setenv(compiled.ENV, "0")
+    with torch.no_grad():
+        assert torch_kernel(1, 1, 128)
+
+
 # --- the cells' own gradchecks and torch.nn parity cases, on the path their files do not take ---
 
 @pytest.fixture
