@@ -24,8 +24,8 @@ from rnnlab.data.trees import SHAPES, Tree, format_tree, read_tree_dir, sst_bina
 from rnnlab.datasets.trees import TREE_DATASETS, tree_data
 from rnnlab.errors import ConfigError
 from rnnlab.recipes.common import BatchOptions, ExampleOptions, VocabOptions, check_known, fingerprint, split_sizes
+from rnnlab.recipes.ensemble import load_members
 from rnnlab.recipes.recipe import Prepared, Recipe, Trained, parameters
-from rnnlab.recipes.run_dir import RunDir
 from rnnlab.train.config import Options, TrainConfig, option
 from rnnlab.train.trainer import seed_everything
 from rnnlab.tree.ensemble import TreeEnsemble
@@ -204,18 +204,7 @@ def load_ensemble(runs: Sequence[str | Path]) -> Trained:
     """Several sentiment runs of the same data and label scheme (e.g. one recipe, several seeds) as
     one `Trained` whose model is their `TreeEnsemble` (averaged posteriors); options, vocabularies
     and directory are the first run's. `RECIPE.evaluate(load_ensemble(runs), "test")` scores it."""
-    if not runs:
-        raise ConfigError("an ensemble needs at least one run directory")
-    trained = [RECIPE.load(RunDir(run)) for run in runs]
+    trained = load_members(RECIPE, runs, data_keys=("sha256", "labels"))
     first = trained[0]
-    for t in trained[1:]:
-        for name in RECIPE.vocabs:
-            if t.vocabs.get(name) != first.vocabs.get(name):
-                raise ConfigError(f"{t.run.path} has a different {name} vocabulary than {first.run.path}: "
-                                  "ensemble members must be trained on the same data")
-        mine, theirs = t.config["data"], first.config["data"]
-        if (mine.get("labels"), mine.get("sha256")) != (theirs.get("labels"), theirs.get("sha256")):
-            raise ConfigError(f"{t.run.path} was not trained on the same data and label scheme as {first.run.path} "
-                              f"({mine.get('labels')} vs {theirs.get('labels')} labels)")
     model = TreeEnsemble([t.model for t in trained]).eval()
     return replace(first, model=model, predictor=RECIPE.predictor(model, first.vocabs, first.options))

@@ -89,10 +89,10 @@ def test_load_ensemble_of_runs(tmp_path):
     assert 0 <= metrics["accuracy"] <= 1
     [p] = both.predictor.predict_many(["not good film"])
     assert abs(sum(p.probabilities.values()) - 1) < 1e-6
-    # other data (more training trees: another vocabulary) is refused, naming the run
+    # another label scheme (binary: other labels, neutral sentences dropped) is refused, naming run and reason
     other = tmp_path / "other"
-    assert main([*TINY, "--train-examples", "80", "--out", str(other)]) == 0
-    with pytest.raises(ConfigError, match="other"):
+    assert main([*TINY, "--labels", "binary", "--out", str(other)]) == 0
+    with pytest.raises(ConfigError, match=r"other was not trained on the same data.*labels"):
         load_ensemble([runs[0], other])
     with pytest.raises(ConfigError, match="at least one"):
         load_ensemble([])
