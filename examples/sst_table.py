@@ -5,6 +5,8 @@ every embedding is learned from scratch.
 
     python examples/sst_table.py --data ../shared/data/sst                 # 3 seeds, both models, both schemes
     python examples/sst_table.py --data ../shared/data/sst --seeds 0 --max-minutes 15
+    python examples/sst_table.py --data ../shared/data/sst --out runs/sst-e16 --epochs 16 --models tree-lstm
+                                 # another --epochs needs another --out: a finished run is reused as it is
 
 Each run is one `rnnlab train` into OUT/<model>-<labels>-s<seed> followed by `rnnlab eval --json` on
 test; a finished run (its result.json) is not redone, so the command is rerunnable and resumes
@@ -173,7 +175,8 @@ def main() -> None:
             if e is not None:
                 print(json.dumps(e), flush=True)
                 combined.append(e)
-    text = table(results, combined)
+    text = (f"{args.epochs} epochs per run (weights of the best dev epoch), seeds {', '.join(map(str, args.seeds))}\n\n"
+            + table(results, combined))
     (args.out / "sst_table.md").write_text(text)
     print(text)
 
