@@ -7,7 +7,13 @@ Each row also checks that the three give the same states (max |difference|).
     python bench/tree_speed.py --data ../shared/data/sst --cells tree-lstm --batch 25
     python bench/tree_speed.py --quick
 
-Timed round-robin, so background load hits every implementation alike; median of --repeats.
+Timed round-robin, so background load hits every implementation alike; median of --repeats, but
+an implementation whose passes so far add up to more than --max-seconds is not timed again for
+that cell (it always gets at least one full forward + backward pass over all the trees): the
+RNTN's node-by-node passes (a (H, 2H, 2H) tensor contracted, and its gradient accumulated, once
+per node) take tens of seconds each, and five of them would hold the bench for many minutes.
+Each row says how many passes each implementation got. The states compared are those of the
+first timed pass (no extra untimed passes).
 """
 from __future__ import annotations
 
@@ -52,6 +58,8 @@ def main(argv=None) -> dict:
     p.add_argument("--batch", type=int, default=25)
     p.add_argument("--hidden", type=int, default=150)
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--max-seconds", type=float, default=30.0,
+                   help="per cell and implementation: no more passes once they add up to this (at least one)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--quick", action="store_true", help="tiny sizes, 1 repeat")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "tree_speed.json")
@@ -79,7 +87,7 @@ def main(argv=None) -> dict:
             xi = x.clone().requires_grad_(True)
             out = layer(batch, xi)
             out.h.sum().backward()
-            return out.state
+            return out.h.detach()
 
         def recursion_step():
             states, start = [], 0
@@ -90,32 +98,34 @@ def main(argv=None) -> dict:
                 start += len(tree)
             h = torch.stack([s[0] for s in states])
             h.sum().backward()
-            return (h,)
+            return h.detach()  # the recursion visits leaves in the same post-order as the batch numbers them
 
         impls = {"levelwise": lambda: layer_step(level), "node_by_node": lambda: layer_step(node),
                  "recursive": recursion_step}
-        with torch.no_grad():
-            ref = level(batch, x).h
-            diff = max(float((node(batch, x).h - ref).abs().max()), 0.0)
-        # the recursion visits leaves in the same post-order as the batch numbers them
-        rec = recursion_step()[0].detach()
-        diff = max(diff, float((rec - ref).abs().max()))
         times = {k: [] for k in impls}
+        states = {}
         for _ in range(args.repeats):
             for k, f in impls.items():
+                if times[k] and sum(times[k]) > args.max_seconds:
+                    continue  # timed enough: a slow implementation gets fewer passes, never zero
                 cell.zero_grad()
                 start = time.perf_counter()
-                f()
+                h = f()
                 times[k].append(time.perf_counter() - start)
+                states.setdefault(k, h)
+        diff = max(float((states[k] - states["levelwise"]).abs().max()) for k in ("node_by_node", "recursive"))
         tps = {k: len(trees) / statistics.median(v) for k, v in times.items()}
+        passes = {k: len(v) for k, v in times.items()}
         row = {"cell": name, "trees": len(trees), "nodes": batch.num_nodes, "levels": len(batch.levels()),
                "hidden": args.hidden, "trees_per_s": tps, "speedup_vs_node": tps["levelwise"] / tps["node_by_node"],
-               "speedup_vs_recursive": tps["levelwise"] / tps["recursive"], "max_abs_diff": diff}
+               "speedup_vs_recursive": tps["levelwise"] / tps["recursive"], "max_abs_diff": diff, "passes": passes}
         rows.append(row)
         print(f"{name:15s} {batch.num_nodes} nodes, {row['levels']} levels: level-wise {tps['levelwise']:8.1f} trees/s, "
               f"node by node {tps['node_by_node']:7.1f}, recursive {tps['recursive']:7.1f}  "
-              f"(x{row['speedup_vs_node']:.1f}, x{row['speedup_vs_recursive']:.1f}; max diff {diff:.1e})", flush=True)
-    result = {"machine": machine(), "source": source, "batch": args.batch, "rows": rows}
+              f"(x{row['speedup_vs_node']:.1f}, x{row['speedup_vs_recursive']:.1f}; max diff {diff:.1e}; passes "
+              f"{passes['levelwise']}/{passes['node_by_node']}/{passes['recursive']})", flush=True)
+    result = {"machine": machine(), "source": source, "batch": args.batch, "repeats": args.repeats,
+              "max_seconds": args.max_seconds, "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
     return result

@@ -5,12 +5,20 @@ every embedding is learned from scratch.
 
     python examples/sst_table.py --data ../shared/data/sst                 # 3 seeds, both models, both schemes
     python examples/sst_table.py --data ../shared/data/sst --seeds 0 --max-minutes 15
+    python examples/sst_table.py --data ../shared/data/sst --out runs/sst-e16 --epochs 16 --models tree-lstm
+                                 # another --epochs needs another --out: a finished run is reused as it is
 
 Each run is one `rnnlab train` into OUT/<model>-<labels>-s<seed> followed by `rnnlab eval --json` on
 test; a finished run (its result.json) is not redone, so the command is rerunnable and resumes
 where it stopped. The BiLSTM reads the trees' sentences (leaves in order) as 'label<TAB>text'
 files written to OUT/text-<labels>/, through the classify recipe. The table (OUT/sst_table.md) is
 printed at the end, beside the published rows.
+
+Ensemble row (`--ensembles`, on by default): once every seed of the Tree-LSTM has finished for a
+label scheme, the seed models are combined at prediction time (`rnnlab.recipes.sentiment.
+load_ensemble`: every node's class posterior averaged over the seeds) and scored on dev and test —
+one number per scheme, not a mean over seeds. Nothing about it is chosen on test: each member's
+weights are its own best-dev epoch and the members are simply all the seeds.
 """
 from __future__ import annotations
 
@@ -92,7 +100,27 @@ def run_one(model: str, labels: str, seed: int, args) -> dict:
     return out
 
 
-def table(results: list[dict]) -> str:
+def ensemble(labels: str, seeds: list[int], args) -> dict | None:
+    """Dev and test root accuracy of the Tree-LSTM seed runs of `labels` combined (cached in OUT)."""
+    runs = [args.out / f"tree-lstm-{labels}-s{seed}" for seed in seeds]
+    if len(runs) < 2 or not all((run / "result.json").is_file() for run in runs):
+        return None
+    cache = args.out / f"ensemble-tree-lstm-{labels}-s{'-'.join(map(str, seeds))}.json"
+    if cache.is_file():
+        return json.loads(cache.read_text())
+    import torch
+    from rnnlab.recipes.sentiment import RECIPE, load_ensemble
+    torch.set_num_threads(1)
+    start = time.time()
+    trained = load_ensemble(runs)
+    scores = {split: RECIPE.evaluate(trained, split, data=str(args.data)) for split in ("valid", "test")}
+    out = {"model": "tree-lstm", "labels": labels, "seeds": seeds, "dev": scores["valid"]["accuracy"],
+           "test": scores["test"]["accuracy"], "eval_seconds": round(time.time() - start, 1)}
+    cache.write_text(json.dumps(out, indent=1))
+    return out
+
+
+def table(results: list[dict], ensembles: list[dict] = ()) -> str:
     def cell(model, labels):
         rs = [r for r in results if r["model"] == model and r["labels"] == labels]
         if not rs:
@@ -100,7 +128,8 @@ def table(results: list[dict]) -> str:
         acc = [100 * r["test"] for r in rs]
         sd = f" ± {statistics.stdev(acc):.1f}" if len(acc) > 1 else ""
         mins = statistics.mean(r["minutes"] for r in rs)
-        return f"{statistics.mean(acc):.1f}{sd} (n={len(acc)})", f"{mins:.0f}"
+        dev = statistics.mean(100 * r["dev"] for r in rs)
+        return f"{statistics.mean(acc):.1f}{sd} (dev {dev:.1f}; n={len(acc)})", f"{mins:.0f}"
 
     lines = ["| model (no pre-trained vectors unless said) | fine-grained | binary | minutes per run |",
              "|---|---|---|---|"]
@@ -109,6 +138,13 @@ def table(results: list[dict]) -> str:
                         ("bilstm", "rnnlab BiLSTM 150 over words, sentence labels only")):
         (f, fm), (b, bm) = cell(model, "fine"), cell(model, "binary")
         lines.append(f"| {name} | {f} | {b} | {fm or '–'} / {bm or '–'} |")
+    if ensembles:
+        def one(labels):
+            e = [e for e in ensembles if e["labels"] == labels]
+            return f"{100 * e[0]['test']:.1f} (dev {100 * e[0]['dev']:.1f})" if e else "not run"
+        seeds = ", ".join(map(str, ensembles[0]["seeds"]))
+        lines.append(f"| rnnlab Tree-LSTM, ensemble of the {len(ensembles[0]['seeds'])} seed models (seeds {seeds}; "
+                     f"averaged posteriors; one number, not a mean) | {one('fine')} | {one('binary')} | (the runs above) |")
     return "\n".join(lines) + "\n"
 
 
@@ -121,6 +157,8 @@ def main() -> None:
     p.add_argument("--labels", nargs="+", default=["fine", "binary"], choices=["fine", "binary"])
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--max-minutes", type=float, default=28.0, help="per run: stop training after this (resumably)")
+    p.add_argument("--ensembles", action=argparse.BooleanOptionalAction, default=True,
+                   help="add the row of the Tree-LSTM seeds' ensemble (averaged posteriors), per label scheme")
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     results = []
@@ -130,7 +168,15 @@ def main() -> None:
                 r = run_one(model, labels, seed, args)
                 print(json.dumps(r), flush=True)
                 results.append(r)
-    text = table(results)
+    combined = []
+    if args.ensembles and "tree-lstm" in args.models:
+        for labels in args.labels:
+            e = ensemble(labels, args.seeds, args)
+            if e is not None:
+                print(json.dumps(e), flush=True)
+                combined.append(e)
+    text = (f"{args.epochs} epochs per run (weights of the best dev epoch), seeds {', '.join(map(str, args.seeds))}\n\n"
+            + table(results, combined))
     (args.out / "sst_table.md").write_text(text)
     print(text)
 

@@ -16,15 +16,19 @@ whitespace tokens (`--shape`): a fixed shape, not a parse.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import ClassVar, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import ClassVar, Iterator, Sequence
 
 from rnnlab.data.trees import SHAPES, Tree, format_tree, read_tree_dir, sst_binary
 from rnnlab.datasets.trees import TREE_DATASETS, tree_data
+from rnnlab.errors import ConfigError
 from rnnlab.recipes.common import BatchOptions, ExampleOptions, VocabOptions, check_known, fingerprint, split_sizes
+from rnnlab.recipes.ensemble import load_members
 from rnnlab.recipes.recipe import Prepared, Recipe, Trained, parameters
 from rnnlab.train.config import Options, TrainConfig, option
 from rnnlab.train.trainer import seed_everything
+from rnnlab.tree.ensemble import TreeEnsemble
 from rnnlab.tree.model import TreeClassifier
 from rnnlab.tree.predict import TreePredictor
 from rnnlab.tree.registry import TREE_CELLS
@@ -155,7 +159,6 @@ class SentimentRecipe(Recipe):
         from rnnlab.explore.service import Explorer
         from rnnlab.recipes.explorers import read_text
         if request.dataset:
-            from rnnlab.errors import ConfigError
             raise ConfigError(f"a sentiment run explores trees: give --text FILE (one tree or sentence per line), not {request.flag}")
         if request.text:
             lines = [line for line in read_text(request.text).splitlines() if line.strip()][:request.examples]
@@ -195,3 +198,13 @@ def _with_labels(tree: Tree, labels: Iterator[str]) -> Tree:
 
 
 RECIPE = SentimentRecipe()
+
+
+def load_ensemble(runs: Sequence[str | Path]) -> Trained:
+    """Several sentiment runs of the same data and label scheme (e.g. one recipe, several seeds) as
+    one `Trained` whose model is their `TreeEnsemble` (averaged posteriors); options, vocabularies
+    and directory are the first run's. `RECIPE.evaluate(load_ensemble(runs), "test")` scores it."""
+    trained = load_members(RECIPE, runs, data_keys=("sha256", "labels"))
+    first = trained[0]
+    model = TreeEnsemble([t.model for t in trained]).eval()
+    return replace(first, model=model, predictor=RECIPE.predictor(model, first.vocabs, first.options))

@@ -20,9 +20,9 @@ from rnnlab.datasets.flights import flight_corpus
 from rnnlab.errors import CheckpointError, ConfigError, DataNotFoundError
 from rnnlab.layers.word_features import WordFeatures
 from rnnlab.recipes.common import BatchOptions, EncoderOptions, ExampleOptions, VocabOptions, check_known, fingerprint, split_sizes
+from rnnlab.recipes.ensemble import load_members
 from rnnlab.recipes.presets import TAGGING_PRESETS
 from rnnlab.recipes.recipe import ExploreRequest, Prepared, Recipe, Trained, parameters
-from rnnlab.recipes.run_dir import RunDir
 from rnnlab.data.tagged_dir import read_tagged_dir
 from rnnlab.tagging.bio import bio_constraints
 from rnnlab.tagging.chars import CHAR_ENCODERS, CharWordEncoder, build_char_vocab
@@ -239,12 +239,7 @@ def load_ensemble(runs: Sequence[str | Path]) -> Trained:
     """Several tagging runs of the same data (e.g. one recipe, several seeds) as one `Trained` whose
     model is their `TaggerEnsemble` (averaged posteriors, or averaged CRF scores); options, vocabularies
     and directory are the first run's. `RECIPE.evaluate(load_ensemble(runs), "test")` scores it."""
-    if not runs:
-        raise ConfigError("an ensemble needs at least one run directory")
-    trained = [RECIPE.load(RunDir(run)) for run in runs]
+    trained = load_members(RECIPE, runs)
     first = trained[0]
-    for t in trained[1:]:
-        if t.vocabs != first.vocabs or t.config["data"].get("sha256") != first.config["data"].get("sha256"):
-            raise ConfigError(f"{t.run.path} was not trained on the same data and vocabularies as {first.run.path}")
     model = TaggerEnsemble([t.model for t in trained]).eval()
     return replace(first, model=model, predictor=RECIPE.predictor(model, first.vocabs, first.options))

@@ -11,6 +11,7 @@ import math
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from rnnlab.tree.base import State, TreeCell, concat_children, pad_children
 
@@ -29,6 +30,12 @@ class TensorCell(TreeCell):
 
     def step(self, x: Tensor, children: State, mask: Tensor):
         c = concat_children(pad_children(children, self.arity)[0])  # (M, 2H)
-        tensor = torch.einsum("mi,kij,mj->mk", c, self.V, c)  # c^T V^[k] c for every slice k
+        # c^T V^[k] c for every slice k, as Σ_i c_i (Σ_j V[k,i,j] c_j): the inner sum is a linear map of c by
+        # V viewed as (H·2H, 2H) — a view, never a copy. (torch.einsum("mi,kij,mj->mk") permutes V into a
+        # contiguous copy per call and keeps it for backward: 54 MB per call at H = 150, so one call per
+        # node, the node-by-node schedule, ran out of memory on 25 SST trees.)
+        M, H2 = c.shape
+        Vc = F.linear(c, self.V.view(-1, H2)).view(M, -1, H2)  # (M, H, 2H): V^[k] c
+        tensor = (Vc * c.unsqueeze(1)).sum(-1)  # (M, H)
         a = tensor + self.combine(c) + self.input(x)
         return (torch.tanh(a),), {"tensor": tensor, "a": a}

@@ -81,6 +81,19 @@ def test_rntn_tensor_term():
         torch.testing.assert_close(internals["tensor"][:, k], ((c @ cell.V[k]) * c).sum(1))
 
 
+def test_rntn_keeps_no_copy_of_its_tensor_for_backward():
+    """A step saves V itself for backward, never a V-sized copy: the node-by-node schedule makes one
+    step per node, and a copy per step (torch.einsum's permuted V) ran out of memory on SST trees."""
+    cell = make_tree_cell("rntn", 5, 6)
+    x, children, mask = _inputs(cell)
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        cell(x.float().requires_grad_(True), tuple(c.float().requires_grad_(True) for c in children), mask)
+    assert saved
+    big = [t for t in saved if t.numel() >= cell.V.numel()]
+    assert all(t.untyped_storage().data_ptr() == cell.V.untyped_storage().data_ptr() for t in big)
+
+
 def test_bad_sizes():
     with pytest.raises(ValueError, match="hidden_size"):
         make_tree_cell("tree-lstm", 3, 0)
