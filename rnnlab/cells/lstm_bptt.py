@@ -289,7 +289,7 @@ def use_torch_kernel(cell, x: Tensor, mask: Tensor | None) -> bool:
     machine shared with other jobs (bench/rnn_speed.py --clock cpu, medians of 7; docs/speed.md),
     torch.nn.LSTM's time (oneDNN) / rnnlab's compiled kernel's, same run, 2026-12-01:
 
-        B \ H      128          192     256           384     512     1024
+        B \\ H     128          192     256           384     512     1024
         1          0.81×                0.79×                         0.95×
         16         0.83×                0.80×
         32         0.85×        0.91×   1.05×         0.96×   0.94×

@@ -8,6 +8,7 @@ ninja exist (this machine, CI) the compiled path must build, so CI exercises it.
 """
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -187,6 +188,75 @@ def test_plain_lstm_one_step_without_grad_runs_ours(monkeypatch):
     monkeypatch.setenv(compiled.ENV, "0")
     with torch.no_grad():
         assert torch_kernel(1, 1, 128)
+
+
+# --- the step products' BLAS / oneDNN choice (rnn_kernels.cpp, `onednn_wins`) ---
+
+onednn_usable = pytest.mark.skipif(
+    not compiled.available() or not torch.backends.mkldnn.is_available() or os.environ.get("RNNLAB_ONEDNN_GEMM") == "0",
+    reason="compiled kernels not built, or no oneDNN in this torch",
+)
+
+
+@onednn_usable
+def test_step_products_go_to_onednn_where_it_measured_faster():
+    """(B, K, N, op(W)) of a step's product: BLAS for batch 1 and small matrices, oneDNN for H ≥ 512
+    at B ≥ 16 and for the H = 256 backward products at B ≥ 32 (docs/speed.md)."""
+    backend = compiled.load().gemm_backend  # (transpose A, transpose W, B, N, K)
+    for H in (128, 256, 512, 1024):
+        assert backend(False, True, 1, 4 * H, H) == 0 and backend(False, False, 1, H, 4 * H) == 0  # batch 1
+    assert backend(False, True, 16, 512, 128) == 0 and backend(False, True, 32, 1024, 256) == 0  # small, medium fwd
+    assert backend(False, False, 32, 256, 1024) == 1 and backend(False, False, 32, 256, 768) == 1  # medium bwd
+    assert backend(False, True, 16, 2048, 512) == 1 and backend(False, False, 128, 1024, 4096) == 1  # large
+    assert backend(True, False, 1024, 320, 3200) == 0  # products over all T·B rows stay with torch
+
+
+@onednn_usable
+@pytest.mark.parametrize("ta, tb", [(False, False), (False, True), (True, False), (True, True)])
+@pytest.mark.parametrize("beta", [0.0, 1.0])
+def test_gemm_backends_agree(ta, tb, beta):
+    """The same product (transposed operands, accumulate or not) through BLAS and through oneDNN."""
+    g = torch.Generator().manual_seed(0)
+    M, K, N = 24, 300, 130
+    A = torch.randn((K, M) if ta else (M, K), generator=g)
+    W = torch.randn((N, K) if tb else (K, N), generator=g)
+    A, W = (A.t() if ta else A), (W.t() if tb else W)
+    C0 = torch.randn(M, N, generator=g)
+    exact = A.double() @ W.double() + beta * C0.double()
+    for backend in (0, 1):
+        C = C0.clone()
+        compiled.load().mm_into(A, W, C, beta, backend)
+        torch.testing.assert_close(C.double(), exact, atol=1e-4 * exact.abs().max().item(), rtol=0)
+
+
+@onednn_usable
+@pytest.mark.parametrize("config", ["elman_tanh", "gru", "gru_reset_before_layer_norm", "lstm", "lstm_everything"])
+def test_compiled_with_onednn_products_equals_python(config, taken):
+    """B = 16, H = 512: the loops' step products take oneDNN (the test above); forward, final state
+    and every gradient still match the Python loops and float64."""
+    torch.manual_seed(0)
+    cls, options = CONFIGS[config]
+    cell = cls(4, 512, **options)
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(3, 16, 4, generator=g)
+    lengths = torch.tensor([3] * 8 + [2] * 4 + [1] * 4)
+
+    def outputs(cell, dtype):
+        xx = x.to(dtype).requires_grad_()
+        y, final = Recurrent(cell, fused=True)(xx, None, lengths)
+        outs = [y, *torch.utils._pytree.tree_leaves(final)]
+        loss = sum((v * torch.linspace(-1, 1, v.numel(), dtype=dtype).view_as(v)).sum() for v in outs)
+        return outs + list(torch.autograd.grad(loss, [xx, *cell.parameters()]))
+
+    ours = outputs(cell, torch.float32)
+    assert taken == {"compiled": 2, "python": 0}
+    with python_path():
+        reference = outputs(cell, torch.float32)
+    exact = outputs(cell.double(), torch.float64)
+    for k, (a, b, c) in enumerate(zip(ours, reference, exact)):
+        scale = c.abs().max().item() + 1e-3
+        assert (a.double() - c).abs().max() <= 1e-4 * scale, f"tensor {k}: compiled float32 far from float64"
+        torch.testing.assert_close(a, b, atol=1e-4 * scale, rtol=1e-4, msg=lambda m: f"tensor {k}: {m}")
 
 
 # --- the cells' own gradchecks and torch.nn parity cases, on the path their files do not take ---

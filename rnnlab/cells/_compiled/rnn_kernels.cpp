@@ -5,13 +5,15 @@
 // what the autograd.Function saves, and the weight gradients it forms afterwards as one GEMM each,
 // are shared by both paths; the Python loop stays the reference and the fallback. Per step: the
 // recurrent GEMM goes straight to BLAS (MKL's sgemm_/dgemm_ inside libtorch, or at::mm when a
-// build has none) into a preallocated buffer, and the element-wise gate math is a few passes
+// build has none; oneDNN's matmul for the float32 shapes of `onednn_wins`) into a preallocated buffer, and the element-wise gate math is a few passes
 // over each batch row while it is in L1, with no allocation and no per-op dispatch. Equations are
 // named as in the Python files; see their docstrings for the derivations.
 #include <ATen/ATen.h>
 #include <torch/library.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -30,6 +32,14 @@ void dgemm_(const char*, const char*, const int*, const int*, const int*, const 
 // rule out that the row pointers overlap and leaves the loop scalar (seen with -fopt-info-vec).
 #define RNNLAB_IVDEP _Pragma("GCC ivdep")
 
+// oneDNN's matmul as torch wraps it (result = β result + A B, in place; aten/src/ATen/native/mkldnn/
+// Matmul.h, not among torch's installed headers, so declared here). Weak: a torch without it, or
+// with another signature (another mangled name), leaves it null and every product takes BLAS.
+namespace at::native {
+TORCH_API void mkldnn_matmul(const at::Tensor& mat1, const at::Tensor& mat2, const at::Tensor& result, float beta,
+                             float alpha) __attribute__((weak));
+}
+
 namespace {
 
 using at::Tensor;
@@ -40,10 +50,61 @@ enum Act : int64_t { TANH = 0, SIGMOID = 1, RELU = 2, IDENTITY = 3 };  // activa
 // ---------------------------------------------------------------------------------------------
 // GEMM, row-major: C (M, N) = op(A) op(B) + beta C, op = transpose where ta / tb. Row-major C is
 // column-major Cᵀ = op(B)ᵀ op(A)ᵀ, hence the swapped call. Leading dimensions are row strides.
+//
+// float32 step products of the shapes where it measured faster go to oneDNN instead of MKL (torch's
+// at::native::mkldnn_matmul: its AVX-512 kernels; MKL's sgemm takes a generic path on AMD CPUs).
+// `onednn_wins` is the rule, from a sweep of (B, K, N, op(W)) on the development machine (AMD EPYC
+// Zen 4, 1 thread, docs/speed.md): oneDNN's fixed cost per call loses below 16 rows and for small
+// matrices (3× slower at B = 1, 2× at (16, 128, 128)); it wins 5-25 % for H ≥ 512 at B ≥ 16 and for
+// the backward products of H = 256 (K = 3H, 4H) at B ≥ 32. Only the loops' products: routing the
+// GEMMs over all T·B rows (weight gradients, input part) there too measured 1.05-1.3× faster alone
+// but slower in a training step at the small and medium sizes (its scratch buffers, allocated per
+// call, make glibc return and re-fault memory that torch's buffers then touch), and no faster at
+// the large one. RNNLAB_ONEDNN_GEMM=0 (read once) keeps every product on BLAS.
+enum Backend : int64_t { AUTO = -1, BLAS = 0, ONEDNN = 1 };
+
+bool onednn_usable() {
+  static const bool ok = [] {
+    const char* env = std::getenv("RNNLAB_ONEDNN_GEMM");
+    return &at::native::mkldnn_matmul != nullptr && at::hasMKLDNN() && !(env && std::string(env) == "0");
+  }();
+  return ok;
+}
+
+// C (M, N) = A (M, K) op(W): a step's product, M the batch
+bool onednn_wins(bool ta, bool tb, int64_t M, int64_t N, int64_t K) {
+  if (ta || M < 16 || K < 256) return false;
+  const int64_t kn = K * N;
+  if (tb) return kn >= (1 << 19) || (M >= 64 && kn >= (1 << 18));  // h Uᵀ (forward): 1.04-1.3×
+  return kn >= (1 << 18) || (M >= 32 && kn >= 3 * (1 << 16));      // ∂L/∂a U (backward): 1.0-1.12×
+}
+
+// C = op(A) op(B) + β C through oneDNN; each operand must be dense in its own layout (its rows, or its
+// transpose's, contiguous), else oneDNN would copy it first.
+template <typename T>
+bool gemm_onednn(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B,
+                 int64_t ldb, T beta, T* C, int64_t ldc) {
+  if constexpr (!std::is_same_v<T, float>) {
+    return false;
+  } else {
+    if (lda != (ta ? M : K) || ldb != (tb ? K : N) || ldc != N) return false;
+    const auto o = at::TensorOptions().dtype(at::kFloat);
+    Tensor a = at::from_blob(const_cast<float*>(A), {ta ? K : M, ta ? M : K}, o);
+    Tensor b = at::from_blob(const_cast<float*>(B), {tb ? N : K, tb ? K : N}, o);
+    Tensor c = at::from_blob(C, {M, N}, o);
+    at::native::mkldnn_matmul(ta ? a.t() : a, tb ? b.t() : b, c, beta, 1.0f);
+    return true;
+  }
+}
+
 template <typename T>
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb,
-          T beta, T* C, int64_t ldc) {
+          T beta, T* C, int64_t ldc, Backend backend = AUTO) {
   if (M == 0 || N == 0) return;
+  if (std::is_same_v<T, float> && backend != BLAS && onednn_usable() &&
+      (backend == ONEDNN || onednn_wins(ta, tb, M, N, K)) &&
+      gemm_onednn<T>(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc))
+    return;
   const char opa = ta ? 'T' : 'N', opb = tb ? 'T' : 'N';
   const int m = N, n = M, k = K, la = ldb, lb = lda, lc = ldc;
   const T one = 1;
@@ -756,9 +817,39 @@ void lstm_backward(Tensor dA, Tensor dUh, std::optional<Tensor> dHt, std::option
                                                g_c, W_hr, Uhat, Urstd, Nhat, Nrstd, phi, psi, dP, dGhh, dGc, dBc));
 }
 
+// C = A B + β C for 2-D A, B (each dense or the transpose of a dense matrix) and a dense C, through
+// `gemm` (backend: -1 its rule, 0 BLAS, 1 oneDNN where usable): for the tests (both backends agree)
+// and for measuring the rule.
+void mm_into(Tensor A, Tensor B, Tensor C, double beta, int64_t backend) {
+  TORCH_CHECK(A.dim() == 2 && B.dim() == 2 && C.dim() == 2 && A.size(1) == B.size(0) && C.size(0) == A.size(0) &&
+                  C.size(1) == B.size(1),
+              "mm_into: shapes ", A.sizes(), " @ ", B.sizes(), " -> ", C.sizes());
+  TORCH_CHECK(A.scalar_type() == C.scalar_type() && B.scalar_type() == C.scalar_type(), "mm_into: mixed dtypes");
+  check_buffers({&C});
+  auto layout = [](Tensor& t) {  // (transposed?, leading dimension), copying what is neither
+    if (t.stride(1) == 1 && t.stride(0) >= std::max<int64_t>(1, t.size(1))) return std::make_pair(false, t.stride(0));
+    if (t.stride(0) == 1 && t.stride(1) >= std::max<int64_t>(1, t.size(0))) return std::make_pair(true, t.stride(1));
+    t = t.contiguous();
+    return std::make_pair(false, std::max<int64_t>(1, t.size(1)));
+  };
+  const auto [ta, lda] = layout(A);
+  const auto [tb, ldb] = layout(B);
+  RNNLAB_DISPATCH(C, "mm_into",
+                  gemm<scalar_t>(ta, tb, C.size(0), C.size(1), A.size(1), A.data_ptr<scalar_t>(), lda,
+                                 B.data_ptr<scalar_t>(), ldb, scalar_t(beta), C.data_ptr<scalar_t>(), C.size(1),
+                                 Backend(backend)));
+}
+
+// 1 where `gemm` sends C (M, N) = op(A) op(B) to oneDNN, 0 to BLAS (float32; for tests and docs/speed.md)
+int64_t gemm_backend(bool ta, bool tb, int64_t M, int64_t N, int64_t K) {
+  return onednn_usable() && onednn_wins(ta, tb, M, N, K);
+}
+
 }  // namespace
 
 TORCH_LIBRARY(rnnlab_rnn, m) {
+  m.def("mm_into", &mm_into);
+  m.def("gemm_backend", &gemm_backend);
   m.def("elman_forward", &elman_forward);
   m.def("elman_backward", &elman_backward);
   m.def("gru_ra_forward", &gru_ra_forward);
