@@ -173,24 +173,36 @@ A lane_sum(int64_t n, F f) {
   return lane[0];
 }
 
-// LayerNorm without affine over one row: v̂ = (v - μ) rstd, rstd = 1/√(var + ε) (biased var, as torch;
-// two passes, accumulated in double)
+// LayerNorm statistics of one row: μ and rstd = 1/√(var + ε) (biased var, as torch; two passes,
+// accumulated in double)
 template <typename T>
-void normalize_row(const T* __restrict v, T* __restrict vhat, T* rstd_out, int64_t n, double eps) {
+void row_stats(const T* __restrict v, int64_t n, double eps, T& mu, T& rstd) {
   const double mean = lane_sum<double>(n, [&](int64_t j) { return double(v[j]); }) / n;
   const double var = lane_sum<double>(n, [&](int64_t j) { const double d = v[j] - mean; return d * d; }) / n;
-  const T rstd = T(1.0 / std::sqrt(var + eps));
-  const T mu = T(mean);
+  rstd = T(1.0 / std::sqrt(var + eps));
+  mu = T(mean);
+}
+
+// LayerNorm without affine over one row: v̂ = (v - μ) rstd
+template <typename T>
+void normalize_row(const T* __restrict v, T* __restrict vhat, T* rstd_out, int64_t n, double eps) {
+  T mu, rstd;
+  row_stats<T>(v, n, eps, mu, rstd);
   for (int64_t j = 0; j < n; ++j) vhat[j] = (v[j] - mu) * rstd;
   *rstd_out = rstd;
 }
 
-// For v̂ = normalize(v): ∂L/∂v = rstd (∂L/∂v̂ - mean(∂L/∂v̂) - v̂ mean(∂L/∂v̂ ⊙ v̂)), in place in d
+// For v̂ = normalize(v): ∂L/∂v = rstd (∂L/∂v̂ - mean(∂L/∂v̂) - v̂ mean(∂L/∂v̂ ⊙ v̂)), in place in d;
+// vhat(j) gives v̂_j (read from a saved row, or recomputed from v, μ and rstd)
+template <typename T, typename V>
+void normalize_backward_row_f(T* __restrict d, V vhat, T rstd, int64_t n) {
+  const T md = lane_sum<T>(n, [&](int64_t j) { return d[j]; }) / n;
+  const T mdv = lane_sum<T>(n, [&](int64_t j) { return d[j] * vhat(j); }) / n;
+  for (int64_t j = 0; j < n; ++j) d[j] = rstd * (d[j] - md - vhat(j) * mdv);
+}
 template <typename T>
 void normalize_backward_row(T* __restrict d, const T* __restrict vhat, T rstd, int64_t n) {
-  const T md = lane_sum<T>(n, [&](int64_t j) { return d[j]; }) / n;
-  const T mdv = lane_sum<T>(n, [&](int64_t j) { return d[j] * vhat[j]; }) / n;
-  for (int64_t j = 0; j < n; ++j) d[j] = rstd * (d[j] - md - vhat[j] * mdv);
+  normalize_backward_row_f<T>(d, [vhat](int64_t j) { return vhat[j]; }, rstd, n);
 }
 
 template <typename T>
@@ -466,18 +478,24 @@ void gru_rb_backward_impl(Tensor& dA, Tensor& dV, Tensor& dH, Tensor& dh0, const
 
 // =============================================================================================
 // LSTM (lstm_bptt.py's equations): A holds X (T, B, 4H) on entry and [i, f, g, o] on return;
-// Hs (T+1, B, R), Cs (T+1, B, H) hold h_0, c_0 in row 0 and get h_t, c_t; S gets s = ψ(n); K
-// (proj only) k = o ⊙ s; Uhat/Urstd and Nhat/Nrstd the LayerNorm statistics.
+// with LN_ih (g_ih) A is only written: WX holds W x (no bias), and X = γ_ih ⊙ normalize(W x) + b is
+// formed per row in the pass that adds R(h), its μ and rstd kept in Xmean/Xrstd. Hs (T+1, B, R),
+// Cs (T+1, B, H) hold h_0, c_0 in row 0 and get h_t, c_t; S gets s = ψ(n); K (proj only) k = o ⊙ s;
+// Uhat/Urstd and Nhat/Nrstd the other LayerNorm statistics.
 template <typename T>
 void lstm_forward_impl(Tensor& A, Tensor& Hs, Tensor& Cs, Tensor& S, opt K, opt mask, const Tensor& U, opt p_i,
-                       opt p_f, opt p_o, opt g_hh, opt g_c, opt b_c, opt W_hr, opt Uhat, opt Urstd, opt Nhat,
-                       opt Nrstd, int64_t phi, int64_t psi, double eps_hh, double eps_c) {
+                       opt p_f, opt p_o, opt g_ih, opt bias, opt g_hh, opt g_c, opt b_c, opt W_hr, opt WX,
+                       opt Xmean, opt Xrstd, opt Uhat, opt Urstd, opt Nhat, opt Nrstd, int64_t phi, int64_t psi,
+                       double eps_ih, double eps_hh, double eps_c) {
   const int64_t Tn = A.size(0), B = A.size(1), H4 = A.size(2), H = H4 / 4, R = Hs.size(2);
   T *a_all = A.data_ptr<T>(), *hs = Hs.data_ptr<T>(), *cs = Cs.data_ptr<T>(), *s_all = S.data_ptr<T>();
   T *k_all = mptr<T>(K), *uh = mptr<T>(Uhat), *ur = mptr<T>(Urstd), *nh = mptr<T>(Nhat), *nr = mptr<T>(Nrstd);
+  T *xm = mptr<T>(Xmean), *xr = mptr<T>(Xrstd);
   const T *u_w = U.data_ptr<T>(), *m = ptr<T>(mask), *pi = ptr<T>(p_i), *pf = ptr<T>(p_f), *po = ptr<T>(p_o);
   const T *ghh = ptr<T>(g_hh), *gc = ptr<T>(g_c), *bc = ptr<T>(b_c), *whr = ptr<T>(W_hr);
-  std::vector<T> v_buf(ghh ? B * H4 : 0);
+  const T *gih = ptr<T>(g_ih), *wx_all = ptr<T>(WX);
+  std::vector<T> v_buf(ghh ? B * H4 : 0), zero_buf(gih && !has(bias) ? H4 : 0, T(0));
+  const T* bi = has(bias) ? ptr<T>(bias) : zero_buf.data();  // b (zeros without bias)
   const StepMatrix<T> Um(true, B, H4, R, u_w, R), Wr(true, whr ? B : 0, R, H, whr, H);
   for (int64_t t = 0; t < Tn; ++t) {
     const T *h = hs + t * B * R;
@@ -486,11 +504,46 @@ void lstm_forward_impl(Tensor& A, Tensor& Hs, Tensor& Cs, Tensor& S, opt K, opt 
       T* v = v_buf.data();
       Um(h, R, T(0), v, H4);
       for (int64_t b = 0; b < B; ++b) {
-        T* uhb = uh + (t * B + b) * H4;
-        normalize_row<T>(v + b * H4, uhb, ur + t * B + b, H4, eps_hh);
-        for (int64_t j = 0; j < H4; ++j) a[b * H4 + j] += ghh[j] * uhb[j];
+        const int64_t row = t * B + b;
+        const T* vb = v + b * H4;
+        T *ab = a + b * H4, *uhb = uh + row * H4;
+        T mu_v, r_v;
+        row_stats<T>(vb, H4, eps_hh, mu_v, r_v);
+        ur[row] = r_v;
+        if (gih) {  // a = γ_ih ⊙ x̂ + b + γ_hh ⊙ û, x̂ = normalize(W x_t)
+          const T* wxb = wx_all + row * H4;
+          T mu_x, r_x;
+          row_stats<T>(wxb, H4, eps_ih, mu_x, r_x);
+          xm[row] = mu_x;
+          xr[row] = r_x;
+          RNNLAB_IVDEP
+          for (int64_t j = 0; j < H4; ++j) {
+            const T u = (vb[j] - mu_v) * r_v;
+            uhb[j] = u;
+            ab[j] = (gih[j] * ((wxb[j] - mu_x) * r_x) + bi[j]) + ghh[j] * u;
+          }
+        } else {
+          RNNLAB_IVDEP
+          for (int64_t j = 0; j < H4; ++j) {
+            const T u = (vb[j] - mu_v) * r_v;
+            uhb[j] = u;
+            ab[j] += ghh[j] * u;
+          }
+        }
       }
     } else {
+      if (gih)  // X = γ_ih ⊙ x̂ + b, x̂ = normalize(W x_t)
+        for (int64_t b = 0; b < B; ++b) {
+          const int64_t row = t * B + b;
+          const T* wxb = wx_all + row * H4;
+          T* ab = a + b * H4;
+          T mu_x, r_x;
+          row_stats<T>(wxb, H4, eps_ih, mu_x, r_x);
+          xm[row] = mu_x;
+          xr[row] = r_x;
+          RNNLAB_IVDEP
+          for (int64_t j = 0; j < H4; ++j) ab[j] = gih[j] * ((wxb[j] - mu_x) * r_x) + bi[j];
+        }
       Um(h, R, T(1), a, H4);  // a = X + U h_{t-1}
     }
     for (int64_t b = 0; b < B; ++b) {
@@ -546,37 +599,46 @@ struct DAct {
   }
 };
 
-// dA gets ∂L/∂a_t, dUh ∂L/∂(U h_{t-1}) (dUh is dA without LN_hh), dHt ∂L/∂h̃_t (proj), dN ∂L/∂n
-// (LN_c); dh, dc hold ∂L/∂h_T, ∂L/∂c_T on entry and ∂L/∂h_0, ∂L/∂c_0 on return. The per-unit
-// weights' gradients are summed here too, while each step's rows are in L1, where their outputs are
-// given: dP (3, H) ∂L/∂p_i, ∂L/∂p_f, ∂L/∂p_o; dGhh ∂L/∂γ_hh; dGc, dBc ∂L/∂γ_c, ∂L/∂β_c (each step's sum
-// over its rows in T, the steps' sums in double).
+// dA gets ∂L/∂a_t (or, absent, each row's ∂L/∂a_t lives in a scratch row: with LN_hh and LN_ih
+// nothing after the loop needs it), dUh ∂L/∂(U h_{t-1}) (dUh is ∂L/∂a_t itself without LN_hh), dX
+// (LN_ih) ∂L/∂(W x_t) = normalize_backward(∂L/∂a_t ⊙ γ_ih), dHt ∂L/∂h̃_t (proj), dN ∂L/∂n (LN_c); dh,
+// dc hold ∂L/∂h_T, ∂L/∂c_T on entry and ∂L/∂h_0, ∂L/∂c_0 on return. The per-unit weights' gradients
+// are summed here too, while each step's rows are in L1, where their outputs are given: dP (3, H)
+// ∂L/∂p_i, ∂L/∂p_f, ∂L/∂p_o; dGih, dB ∂L/∂γ_ih, ∂L/∂b (LN_ih); dGhh ∂L/∂γ_hh; dGc, dBc ∂L/∂γ_c,
+// ∂L/∂β_c (each step's sum over its rows in T, the steps' sums in double).
 template <typename T>
-void lstm_backward_impl(Tensor& dA, Tensor& dUh, opt dHt, opt dN, Tensor& dh_t, Tensor& dc_t, const Tensor& dY,
+void lstm_backward_impl(opt dA, Tensor& dUh, opt dX, opt dHt, opt dN, Tensor& dh_t, Tensor& dc_t, const Tensor& dY,
                         const Tensor& A, const Tensor& Cs, const Tensor& S, opt mask, const Tensor& U, opt p_i,
-                        opt p_f, opt p_o, opt g_hh, opt g_c, opt W_hr, opt Uhat, opt Urstd, opt Nhat, opt Nrstd,
-                        int64_t phi, int64_t psi, opt dP, opt dGhh, opt dGc, opt dBc) {
+                        opt p_f, opt p_o, opt g_ih, opt g_hh, opt g_c, opt W_hr, opt WX, opt Xmean, opt Xrstd,
+                        opt Uhat, opt Urstd, opt Nhat, opt Nrstd, int64_t phi, int64_t psi, opt dP, opt dGih, opt dB,
+                        opt dGhh, opt dGc, opt dBc) {
   const int64_t Tn = A.size(0), B = A.size(1), H4 = A.size(2), H = H4 / 4, R = dh_t.size(1);
-  T *da_all = dA.data_ptr<T>(), *duh_all = dUh.data_ptr<T>(), *dht_all = mptr<T>(dHt), *dn_all = mptr<T>(dN);
+  T *da_all = mptr<T>(dA), *duh_all = dUh.data_ptr<T>(), *dht_all = mptr<T>(dHt), *dn_all = mptr<T>(dN);
+  T* dx_all = mptr<T>(dX);
+  const T *gih = ptr<T>(g_ih), *wx_all = ptr<T>(WX), *xm = ptr<T>(Xmean), *xr = ptr<T>(Xrstd);
   T *dh = dh_t.data_ptr<T>(), *dc = dc_t.data_ptr<T>();
   const T *dy = dY.data_ptr<T>(), *a_all = A.data_ptr<T>(), *cs = Cs.data_ptr<T>(), *s_all = S.data_ptr<T>();
   const T *u_w = U.data_ptr<T>(), *m = ptr<T>(mask), *pi = ptr<T>(p_i), *pf = ptr<T>(p_f), *po = ptr<T>(p_o);
   const T *ghh = ptr<T>(g_hh), *gc = ptr<T>(g_c), *whr = ptr<T>(W_hr), *uh = ptr<T>(Uhat), *ur = ptr<T>(Urstd),
           *nh = ptr<T>(Nhat), *nr = ptr<T>(Nrstd);
   std::vector<T> dht_buf(whr ? 0 : B * R), dk_buf(whr ? B * H : 0), dct_buf(m ? B * H : 0), tmp_buf(H),
-      zero_buf(H, T(0));
+      zero_buf(H, T(0)), da_buf(H4);
   T* tmp = tmp_buf.data();
   // without peepholes they are 0: the fused loop below then adds exact zeros instead of branching
   const T *Pi = pi ? pi : zero_buf.data(), *Pf = pf ? pf : zero_buf.data(), *Po = po ? po : zero_buf.data();
   const bool sum_p = pi && has(dP), sum_ghh = ghh && has(dGhh), sum_c = gc && has(dGc) && has(dBc);
+  const bool sum_gih = gih && has(dGih), sum_b = gih && has(dB);
   // sums over one step's B rows in T (vectorised, no conversions), added to the double totals once a step
-  const int64_t n_acc = (sum_p ? 3 * H : 0) + (sum_ghh ? H4 : 0) + (sum_c ? 2 * H : 0);
+  const int64_t n_acc =
+      (sum_p ? 3 * H : 0) + (sum_ghh ? H4 : 0) + (sum_c ? 2 * H : 0) + (sum_gih ? H4 : 0) + (sum_b ? H4 : 0);
   std::vector<T> step_acc(n_acc);
   std::vector<double> total(n_acc);
   T *api = step_acc.data(), *apf = api + H, *apo = apf + H;  // ∂L/∂p_i, ∂L/∂p_f, ∂L/∂p_o (if sum_p)
   T* acc_ghh = step_acc.data() + (sum_p ? 3 * H : 0);     // ∂L/∂γ_hh (if sum_ghh)
   T* acc_gc = acc_ghh + (sum_ghh ? H4 : 0);                // ∂L/∂γ_c, ∂L/∂β_c (if sum_c)
   T* acc_bc = acc_gc + H;
+  T* acc_gih = acc_gc + (sum_c ? 2 * H : 0);             // ∂L/∂γ_ih (if sum_gih)
+  T* acc_b = acc_gih + (sum_gih ? H4 : 0);               // ∂L/∂b (if sum_b)
   const DAct<T> dphi(phi), dpsi(psi);
   const T keep_c = m ? T(1) : T(0);  // with a mask ∂L/∂c_{t-1} already holds (1 - m_t) ∂L/∂c_t; without, it is rewritten
   const StepMatrix<T> Um(false, B, R, H4, u_w, R), Wr(false, whr ? B : 0, H, R, whr, H);
@@ -608,7 +670,10 @@ void lstm_backward_impl(Tensor& dA, Tensor& dUh, opt dHt, opt dN, Tensor& dh_t, 
       const T *i = ab, *f = ab + H, *g = ab + 2 * H, *o = ab + 3 * H;
       const T *s = s_all + (t * B + b) * H, *cp = cs + (t * B + b) * H, *cn = cs + ((t + 1) * B + b) * H;
       const T* dkb = dk + b * H;
-      T* da = da_all + (t * B + b) * H4;
+      const int64_t row = t * B + b;
+      // ∂L/∂a_t: its own buffer, else (LN_hh and LN_ih, where nothing after the loop reads it) a row
+      // in L1; without LN_hh it is ∂L/∂(U h_{t-1}) itself
+      T* da = !ghh ? duh_all + row * H4 : da_all ? da_all + row * H4 : da_buf.data();
       T *dai = da, *daf = da + H, *dag = da + 2 * H, *dao = da + 3 * H;
       T *dcb = dct + b * H, *dcn = dc + b * H;  // the same row without a mask
       RNNLAB_IVDEP
@@ -654,6 +719,18 @@ void lstm_backward_impl(Tensor& dA, Tensor& dUh, opt dHt, opt dN, Tensor& dh_t, 
         for (int64_t j = 0; j < H4; ++j) du[j] = da[j] * ghh[j];
         normalize_backward_row<T>(du, uhb, ur[t * B + b], H4);
       }
+      if (gih) {  // ∂L/∂(W x_t) = normalize_backward(∂L/∂a ⊙ γ_ih), x̂ recomputed from W x, μ, rstd
+        const T* wxb = wx_all + row * H4;
+        const T mu = xm[row], r = xr[row];
+        const auto xhat = [wxb, mu, r](int64_t j) { return (wxb[j] - mu) * r; };
+        if (sum_gih)
+          for (int64_t j = 0; j < H4; ++j) acc_gih[j] += da[j] * xhat(j);  // ∂L/∂γ_ih = Σ_t ∂L/∂a ⊙ x̂
+        if (sum_b)
+          for (int64_t j = 0; j < H4; ++j) acc_b[j] += da[j];  // ∂L/∂b = Σ_t ∂L/∂a
+        T* dxb = dx_all + row * H4;
+        for (int64_t j = 0; j < H4; ++j) dxb[j] = da[j] * gih[j];
+        normalize_backward_row_f<T>(dxb, xhat, r, H4);
+      }
     }
     for (int64_t j = 0; j < n_acc; ++j) total[j] += double(step_acc[j]);
     // ∂L/∂h_{t-1} (+)= ∂L/∂(U h_{t-1}) U
@@ -670,6 +747,8 @@ void lstm_backward_impl(Tensor& dA, Tensor& dUh, opt dHt, opt dN, Tensor& dh_t, 
     store(dGc, H);
     store(dBc, H);
   }
+  if (sum_gih) store(dGih, H4);
+  if (sum_b) store(dB, H4);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -726,34 +805,36 @@ void gru_rb_backward(Tensor dA, Tensor dV, Tensor dH, Tensor dh0, Tensor A, Tens
   RNNLAB_DISPATCH(A, "gru_rb_backward",
                   gru_rb_backward_impl<scalar_t>(dA, dV, dH, dh0, A, Hs, h0, mask, U, g_hh, g_hn, Vhat, Vrstd, Nhat, Nrstd));
 }
-void lstm_forward(Tensor A, Tensor Hs, Tensor Cs, Tensor S, std::optional<Tensor> K, std::optional<Tensor> mask,
-                  Tensor U, std::optional<Tensor> p_i, std::optional<Tensor> p_f, std::optional<Tensor> p_o,
-                  std::optional<Tensor> g_hh, std::optional<Tensor> g_c, std::optional<Tensor> b_c,
-                  std::optional<Tensor> W_hr, std::optional<Tensor> Uhat, std::optional<Tensor> Urstd,
-                  std::optional<Tensor> Nhat, std::optional<Tensor> Nrstd, int64_t phi, int64_t psi, double eps_hh,
-                  double eps_c) {
+using T_ = std::optional<Tensor>;  // (the ops' optional tensors)
+
+void lstm_forward(Tensor A, Tensor Hs, Tensor Cs, Tensor S, T_ K, T_ mask, Tensor U, T_ p_i, T_ p_f, T_ p_o, T_ g_ih,
+                  T_ b, T_ g_hh, T_ g_c, T_ b_c, T_ W_hr, T_ WX, T_ Xmean, T_ Xrstd, T_ Uhat, T_ Urstd, T_ Nhat,
+                  T_ Nrstd, int64_t phi, int64_t psi, double eps_ih, double eps_hh, double eps_c) {
   check_buffers({&A, &Hs, &Cs, &S});
+  TORCH_CHECK(!has(g_ih) || (has(WX) && has(Xmean) && has(Xrstd) && Xmean->is_contiguous() && Xrstd->is_contiguous()),
+              "rnnlab lstm_forward: LN_ih buffers");
   dense({&U});
-  dense({&mask, &p_i, &p_f, &p_o, &g_hh, &g_c, &b_c, &W_hr}, A);
+  dense({&mask, &p_i, &p_f, &p_o, &g_ih, &b, &g_hh, &g_c, &b_c, &W_hr, &WX}, A);
   RNNLAB_DISPATCH(A, "lstm_forward",
-                  lstm_forward_impl<scalar_t>(A, Hs, Cs, S, K, mask, U, p_i, p_f, p_o, g_hh, g_c, b_c, W_hr, Uhat,
-                                              Urstd, Nhat, Nrstd, phi, psi, eps_hh, eps_c));
+                  lstm_forward_impl<scalar_t>(A, Hs, Cs, S, K, mask, U, p_i, p_f, p_o, g_ih, b, g_hh, g_c, b_c, W_hr,
+                                              WX, Xmean, Xrstd, Uhat, Urstd, Nhat, Nrstd, phi, psi, eps_ih, eps_hh,
+                                              eps_c));
 }
-void lstm_backward(Tensor dA, Tensor dUh, std::optional<Tensor> dHt, std::optional<Tensor> dN, Tensor dh, Tensor dc,
-                   Tensor dY, Tensor A, Tensor Cs, Tensor S, std::optional<Tensor> mask, Tensor U,
-                   std::optional<Tensor> p_i, std::optional<Tensor> p_f, std::optional<Tensor> p_o,
-                   std::optional<Tensor> g_hh, std::optional<Tensor> g_c, std::optional<Tensor> W_hr,
-                   std::optional<Tensor> Uhat, std::optional<Tensor> Urstd, std::optional<Tensor> Nhat,
-                   std::optional<Tensor> Nrstd, int64_t phi, int64_t psi, std::optional<Tensor> dP,
-                   std::optional<Tensor> dGhh, std::optional<Tensor> dGc, std::optional<Tensor> dBc) {
-  check_buffers({&dA, &dUh, &dh, &dc});
-  for (const std::optional<Tensor>* out : {&dP, &dGhh, &dGc, &dBc})
+void lstm_backward(T_ dA, Tensor dUh, T_ dX, T_ dHt, T_ dN, Tensor dh, Tensor dc, Tensor dY, Tensor A, Tensor Cs,
+                   Tensor S, T_ mask, Tensor U, T_ p_i, T_ p_f, T_ p_o, T_ g_ih, T_ g_hh, T_ g_c, T_ W_hr, T_ WX,
+                   T_ Xmean, T_ Xrstd, T_ Uhat, T_ Urstd, T_ Nhat, T_ Nrstd, int64_t phi, int64_t psi, T_ dP, T_ dGih,
+                   T_ dB, T_ dGhh, T_ dGc, T_ dBc) {
+  check_buffers({&dUh, &dh, &dc});
+  for (const T_* out : {&dA, &dX, &dP, &dGih, &dB, &dGhh, &dGc, &dBc})
     if (has(*out)) check_buffers({&**out});
+  TORCH_CHECK(!has(g_ih) || (has(dX) && has(WX) && has(Xmean) && has(Xrstd)), "rnnlab lstm_backward: LN_ih buffers");
+  TORCH_CHECK(has(dA) || (has(g_ih) && has(g_hh)), "rnnlab lstm_backward: dA may be left out only with LN_ih and LN_hh");
   dense({&dY, &A, &Cs, &S, &U});
-  dense({&mask, &p_i, &p_f, &p_o, &g_hh, &g_c, &W_hr, &Uhat, &Urstd, &Nhat, &Nrstd}, A);
+  dense({&mask, &p_i, &p_f, &p_o, &g_ih, &g_hh, &g_c, &W_hr, &WX, &Xmean, &Xrstd, &Uhat, &Urstd, &Nhat, &Nrstd}, A);
   RNNLAB_DISPATCH(A, "lstm_backward",
-                  lstm_backward_impl<scalar_t>(dA, dUh, dHt, dN, dh, dc, dY, A, Cs, S, mask, U, p_i, p_f, p_o, g_hh,
-                                               g_c, W_hr, Uhat, Urstd, Nhat, Nrstd, phi, psi, dP, dGhh, dGc, dBc));
+                  lstm_backward_impl<scalar_t>(dA, dUh, dX, dHt, dN, dh, dc, dY, A, Cs, S, mask, U, p_i, p_f, p_o,
+                                               g_ih, g_hh, g_c, W_hr, WX, Xmean, Xrstd, Uhat, Urstd, Nhat, Nrstd, phi,
+                                               psi, dP, dGih, dB, dGhh, dGc, dBc));
 }
 
 }  // namespace
