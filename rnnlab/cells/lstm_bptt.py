@@ -129,7 +129,7 @@ class LSTMScan(torch.autograd.Function):
         dUh = new(T, B, 4 * H) if ln_hh or dA is None else dAf  # ∂L/∂(U h_{t-1})
         dX = new(T, B, 4 * H) if ln_ih else dAf  # ∂L/∂(W x_t): what the GEMMs after the loop see
         dHt = new(T, B, R) if proj else None  # ∂L/∂h̃_t, kept for ∂L/∂W_hr
-        dN = new(T, B, H) if ln_c else None  # ∂L/∂n, kept for ∂L/∂γ_c and ∂L/∂β_c
+        dN = new(T, B, H) if ln_c and ops is None else None  # ∂L/∂n, for ∂L/∂γ_c, ∂L/∂β_c (compiled: summed per row)
         # ∂L/∂h_t, ∂L/∂c_t: what the steps after t send back
         dh, dc = (v.clone(memory_format=torch.contiguous_format) for v in (dh_T, dc_T))
         stats = (WX, Xmean, Xrstd, Uhat, Urstd, Nhat, Nrstd)
