@@ -65,7 +65,8 @@ class LSTMScan(torch.autograd.Function):
         K = new(T, B, H) if proj else None  # k = o ⊙ s, what W_hr sees
         ops = kernels(A, H if g_c is not None else 4 * H if g_hh is not None or g_ih is not None else None)
         if ops is not None:  # the loop of lstm_forward_loop, compiled (rnn_kernels.cpp)
-            stats_ih = (new(T, B, 1), new(T, B, 1)) if g_ih is not None else (None, None)  # μ, rstd of W x
+            # μ, rstd of W x; μ = x_t · (mean of W_ih's rows), D terms a row (the loop only gets the rstd)
+            stats_ih = (torch.mv(x.reshape(T * B, -1), W_ih.mean(0)).view(T, B, 1), new(T, B, 1)) if g_ih is not None else (None, None)
             stats_hh = (new(T, B, 4 * H), new(T, B, 1)) if g_hh is not None else (None, None)  # û, rstd
             stats_c = (new(T, B, H), new(T, B, 1)) if g_c is not None else (None, None)  # n̂, rstd
             ops.lstm_forward(

@@ -225,6 +225,13 @@ void row_stats(const T* __restrict v, int64_t n, double eps, T& mu, T& rstd) {
   rstd = T(1.0 / std::sqrt(double(var) + eps));
 }
 
+// rstd = 1/√(var + ε) of one row whose mean μ is known (the second pass of row_stats)
+template <typename T>
+T row_rstd(const T* __restrict v, int64_t n, T mu, double eps) {
+  const T var = lane_sum<T>(n, [&](auto at) { const auto d = at(v) - mu; return d * d; }) / T(n);
+  return T(1.0 / std::sqrt(double(var) + eps));
+}
+
 // LayerNorm without affine over one row: v̂ = (v - μ) rstd
 template <typename T>
 void normalize_row(const T* __restrict v, T* __restrict vhat, T* rstd_out, int64_t n, double eps) {
@@ -535,8 +542,12 @@ void gru_rb_backward_impl(Tensor& dA, Tensor& dV, Tensor& dH, Tensor& dh0, const
 
 // =============================================================================================
 // LSTM (lstm_bptt.py's equations): A holds X (T, B, 4H) on entry and [i, f, g, o] on return;
-// with LN_ih (g_ih) A is only written: WX holds W x (no bias), and X = γ_ih ⊙ normalize(W x) + b is
-// formed per row in the pass that adds R(h), its μ and rstd kept in Xmean/Xrstd. Hs (T+1, B, R),
+// with LN_ih (g_ih) A is only written: WX holds W x (no bias), Xmean its row means on entry (the
+// caller's x_t · mean of W's rows: one product of D terms a row, not a pass over 4H), and
+// X = γ_ih ⊙ normalize(W x) + b is formed per row in the pass that adds R(h); Xrstd gets the rows'
+// rstd. The mean of U h_{t-1} likewise comes from h_{t-1} · ū (ū: U's mean row), so each
+// LayerNorm row of the step takes one pass for its variance and shares the pass that writes a_t.
+// Hs (T+1, B, R),
 // Cs (T+1, B, H) hold h_0, c_0 in row 0 and get h_t, c_t; S gets s = ψ(n); K (proj only) k = o ⊙ s;
 // Uhat/Urstd and Nhat/Nrstd the other LayerNorm statistics.
 template <typename T>
@@ -553,6 +564,13 @@ void lstm_forward_impl(Tensor& A, Tensor& Hs, Tensor& Cs, Tensor& S, opt K, opt 
   const T *gih = ptr<T>(g_ih), *wx_all = ptr<T>(WX);
   std::vector<T> v_buf(ghh ? B * H4 : 0), zero_buf(gih && !has(bias) ? H4 : 0, T(0));
   const T* bi = has(bias) ? ptr<T>(bias) : zero_buf.data();  // b (zeros without bias)
+  std::vector<T> ubar(ghh ? R : 0);  // ū = mean over U's 4H rows: mean(U h) = ū · h
+  if (ghh) {
+    std::vector<double> sum(R, 0.0);
+    for (int64_t j = 0; j < H4; ++j)
+      for (int64_t k = 0; k < R; ++k) sum[k] += u_w[j * R + k];
+    for (int64_t k = 0; k < R; ++k) ubar[k] = T(sum[k] / H4);
+  }
   const StepMatrix<T> Um(true, B, H4, R, u_w, R), Wr(true, whr ? B : 0, R, H, whr, H);
   for (int64_t t = 0; t < Tn; ++t) {
     const T *h = hs + t * B * R;
@@ -564,14 +582,20 @@ void lstm_forward_impl(Tensor& A, Tensor& Hs, Tensor& Cs, Tensor& S, opt K, opt 
         const int64_t row = t * B + b;
         const T* vb = v + b * H4;
         T *ab = a + b * H4, *uhb = uh + row * H4;
-        T mu_v, r_v;
-        row_stats<T>(vb, H4, eps_hh, mu_v, r_v);
-        ur[row] = r_v;
+        const T* hb = h + b * R;
+        const T mu_v = lane_sum<T>(R, [&](auto at) { return at(ubar.data()) * at(hb); });  // ū · h_{t-1}
         if (gih) {  // a = γ_ih ⊙ x̂ + b + γ_hh ⊙ û, x̂ = normalize(W x_t)
           const T* wxb = wx_all + row * H4;
-          T mu_x, r_x;
-          row_stats<T>(wxb, H4, eps_ih, mu_x, r_x);
-          xm[row] = mu_x;
+          const T mu_x = xm[row];
+          Sum<T> qv, qx;  // both variances in one pass
+          row_pass<T>(H4, [&](auto at) {
+            const auto dv = at(vb) - mu_v, dx = at(wxb) - mu_x;
+            qv.add(dv * dv);
+            qx.add(dx * dx);
+          });
+          const T r_v = T(1.0 / std::sqrt(double(qv.total() / T(H4)) + eps_hh));
+          const T r_x = T(1.0 / std::sqrt(double(qx.total() / T(H4)) + eps_ih));
+          ur[row] = r_v;
           xr[row] = r_x;
           RNNLAB_IVDEP
           for (int64_t j = 0; j < H4; ++j) {
@@ -580,6 +604,8 @@ void lstm_forward_impl(Tensor& A, Tensor& Hs, Tensor& Cs, Tensor& S, opt K, opt 
             ab[j] = (gih[j] * ((wxb[j] - mu_x) * r_x) + bi[j]) + ghh[j] * u;
           }
         } else {
+          const T r_v = row_rstd<T>(vb, H4, mu_v, eps_hh);
+          ur[row] = r_v;
           RNNLAB_IVDEP
           for (int64_t j = 0; j < H4; ++j) {
             const T u = (vb[j] - mu_v) * r_v;
@@ -594,9 +620,7 @@ void lstm_forward_impl(Tensor& A, Tensor& Hs, Tensor& Cs, Tensor& S, opt K, opt 
           const int64_t row = t * B + b;
           const T* wxb = wx_all + row * H4;
           T* ab = a + b * H4;
-          T mu_x, r_x;
-          row_stats<T>(wxb, H4, eps_ih, mu_x, r_x);
-          xm[row] = mu_x;
+          const T mu_x = xm[row], r_x = row_rstd<T>(wxb, H4, mu_x, eps_ih);
           xr[row] = r_x;
           RNNLAB_IVDEP
           for (int64_t j = 0; j < H4; ++j) ab[j] = gih[j] * ((wxb[j] - mu_x) * r_x) + bi[j];
