@@ -261,6 +261,32 @@ void layer_norm_backward_row(const T* __restrict dout, const T* __restrict gain,
   row_pass<T>(n, [&](auto at) { at.set(dv, rstd * ((at(dv) - md) - vhat(at) * mdv)); });
 }
 
+// Two LayerNorms fed the same ∂L/∂out (the LSTM's LN_hh and LN_ih both feed a_t): layer_norm_backward_row
+// for each, in the same two passes (∂L/∂out read once; acc_b2: the shared shift's sum, or null).
+template <typename T, typename VH1, typename VH2>
+void layer_norm_backward_rows2(const T* __restrict dout, int64_t n, const T* __restrict g1, VH1 vh1, T r1,
+                               T* __restrict dv1, T* __restrict acc_g1, const T* __restrict g2, VH2 vh2, T r2,
+                               T* __restrict dv2, T* __restrict acc_g2, T* __restrict acc_b2) {
+  Sum<T> s1, s1v, s2, s2v;
+  row_pass<T>(n, [&](auto at) {
+    const auto da = at(dout), u1 = vh1(at), u2 = vh2(at), d1 = da * at(g1), d2 = da * at(g2);
+    at.set(dv1, d1);
+    at.set(dv2, d2);
+    if (acc_g1) at.set(acc_g1, at(acc_g1) + da * u1);
+    if (acc_g2) at.set(acc_g2, at(acc_g2) + da * u2);
+    if (acc_b2) at.set(acc_b2, at(acc_b2) + da);
+    s1.add(d1);
+    s1v.add(d1 * u1);
+    s2.add(d2);
+    s2v.add(d2 * u2);
+  });
+  const T m1 = s1.total() / T(n), m1v = s1v.total() / T(n), m2 = s2.total() / T(n), m2v = s2v.total() / T(n);
+  row_pass<T>(n, [&](auto at) {
+    at.set(dv1, r1 * ((at(dv1) - m1) - vh1(at) * m1v));
+    at.set(dv2, r2 * ((at(dv2) - m2) - vh2(at) * m2v));
+  });
+}
+
 // For v̂ = normalize(v): ∂L/∂v = rstd (∂L/∂v̂ - mean(∂L/∂v̂) - v̂ mean(∂L/∂v̂ ⊙ v̂)), in place in d
 template <typename T>
 void normalize_backward_row(T* __restrict d, const T* __restrict vhat, T rstd, int64_t n) {
@@ -788,13 +814,20 @@ void lstm_backward_impl(opt dA, Tensor& dUh, opt dX, opt dHt, opt dN, Tensor& dh
           apf[j] += daf[j] * cp[j];                  // ∂L/∂p_f = Σ_t ∂L/∂a_f ⊙ c_{t-1}
           apo[j] += dao[j] * cn[j];                  // ∂L/∂p_o = Σ_t ∂L/∂a_o ⊙ c̃_t (c_t wherever ∂L/∂a_o ≠ 0)
         }
-      if (ghh) {  // ∂L/∂(U h_{t-1}) = normalize_backward(∂L/∂a ⊙ γ_hh); ∂L/∂γ_hh = Σ_t ∂L/∂a ⊙ û
+      if (ghh && gih) {  // both of the blocks below, in the same two passes over the row
+        const T* uhb = uh + row * H4;
+        const T* wxb = wx_all + row * H4;
+        const T mu = xm[row], r = xr[row];
+        layer_norm_backward_rows2<T>(da, H4, ghh, [uhb](auto at) { return at(uhb); }, ur[row], duh_all + row * H4,
+                                     sum_ghh ? acc_ghh : nullptr, gih,
+                                     [wxb, mu, r](auto at) { return (at(wxb) - mu) * r; }, r, dx_all + row * H4,
+                                     sum_gih ? acc_gih : nullptr, sum_b ? acc_b : nullptr);
+      } else if (ghh) {  // ∂L/∂(U h_{t-1}) = normalize_backward(∂L/∂a ⊙ γ_hh); ∂L/∂γ_hh = Σ_t ∂L/∂a ⊙ û
         const T* uhb = uh + row * H4;
         layer_norm_backward_row<T>(da, ghh, [uhb](auto at) { return at(uhb); }, ur[row], duh_all + row * H4,
                                    sum_ghh ? acc_ghh : nullptr, nullptr, H4);
-      }
-      if (gih) {  // ∂L/∂(W x_t) = normalize_backward(∂L/∂a ⊙ γ_ih), x̂ recomputed from W x, μ, rstd;
-                  // ∂L/∂γ_ih = Σ_t ∂L/∂a ⊙ x̂, ∂L/∂b = Σ_t ∂L/∂a
+      } else if (gih) {  // ∂L/∂(W x_t) = normalize_backward(∂L/∂a ⊙ γ_ih), x̂ recomputed from W x, μ, rstd;
+                         // ∂L/∂γ_ih = Σ_t ∂L/∂a ⊙ x̂, ∂L/∂b = Σ_t ∂L/∂a
         const T* wxb = wx_all + row * H4;
         const T mu = xm[row], r = xr[row];
         layer_norm_backward_row<T>(da, gih, [wxb, mu, r](auto at) { return (at(wxb) - mu) * r; }, r,
