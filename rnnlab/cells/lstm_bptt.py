@@ -3,7 +3,7 @@
 Forward, per step, with the names of lstm.py's docstring (a = [a_i, a_f, a_g, a_o], the 4H gate
 pre-activations; p_· = 0 without peephole):
 
-    a_t  = X_t + R(h_{t-1})      X_t = W x_t + b, or LN_ih(W x_t) + b      b = b_ih + b_hh
+    a_t  = X_t + R(h_{t-1})      X_t = W x_t + b, or LN_ih(W x_t) + b = γ_ih ⊙ x̂ + b      b = b_ih + b_hh
                                  R(h) = U h, or LN_hh(U h) = γ_hh ⊙ û
     i, f = σ(a_i + p_i ⊙ c_{t-1}),  σ(a_f + p_f ⊙ c_{t-1})
     g    = φ(a_g)
@@ -13,9 +13,11 @@ pre-activations; p_· = 0 without peephole):
     h̃_t  = k, or W_hr k with proj_size,   k = o ⊙ s
     h_t, c_t = (h̃_t, c̃_t) where m_t = 1, else (h_{t-1}, c_{t-1});   y_t = m_t h̃_t
 
-X_t is not recurrent: it is one GEMM over all T·B rows before the loop, and its weight gradient one
-GEMM after it. With layer_norm the caller computes LN_ih(W x) with ordinary autograd ops and passes
-it in instead of x (b is still added here). The loop keeps only what the backward needs (gate
+X_t is not recurrent: W x is one GEMM over all T·B rows before the loop, and its weight gradient one
+GEMM after it. With layer_norm the loop normalises each row of W x (x̂ = normalize(W x_t), keeping
+only its μ and rstd) in the pass that forms a_t, and the backward turns ∂L/∂a_t into ∂L/∂(W x_t) =
+normalize_backward(∂L/∂a_t ⊙ γ_ih) per row, summing ∂L/∂γ_ih and ∂L/∂b on the way: no separate
+passes over whole-sequence buffers for LN_ih. The loop keeps only what the backward needs (gate
 activations, states, s, LayerNorm statistics), in whole-sequence buffers saved with
 ctx.save_for_backward; the backward walks the steps in reverse to get ∂L/∂a_t for every step,
 then forms each weight gradient as one GEMM or one reduction over all steps (_bptt.py's helpers).
@@ -38,38 +40,46 @@ from rnnlab.cells.activations import ACTIVATIONS
 
 
 class LSTMScan(torch.autograd.Function):
-    """(x, W_ih, b, h0, c0, mask, U, p_i, p_f, p_o, γ_hh, γ_c, β_c, W_hr, options) -> (y, h_T, c_T).
+    """(x, W_ih, b, h0, c0, mask, U, p_i, p_f, p_o, γ_ih, γ_hh, γ_c, β_c, W_hr, options) -> (y, h_T, c_T).
 
-    x: (T, B, D) with W_ih (4H, D); or, with W_ih None, x is LN_ih(W x) itself (T, B, 4H).
-    b: (4H) or None. Options that are off pass None for their parameters. options = (φ, ψ, ε_hh, ε_c).
+    x: (T, B, D), W_ih (4H, D), b: (4H) or None. Options that are off pass None for their
+    parameters (γ_ih, γ_hh, γ_c, β_c: layer_norm). options = (φ, ψ, ε_ih, ε_hh, ε_c).
     """
 
     @staticmethod
-    def forward(ctx, x, W_ih, b, h0, c0, mask, U, p_i, p_f, p_o, g_hh, g_c, b_c, W_hr, options):
-        phi, psi, eps_hh, eps_c = options
+    def forward(ctx, x, W_ih, b, h0, c0, mask, U, p_i, p_f, p_o, g_ih, g_hh, g_c, b_c, W_hr, options):
+        phi, psi, eps_ih, eps_hh, eps_c = options
         T, B = x.shape[:2]
         H, R = c0.shape[1], h0.shape[1]
         proj = W_hr is not None
         new = lambda *shape: x.new_empty(shape)
-        A = input_part(x, W_ih, b).view(T, B, 4, H)  # X_t (all steps at once); step t turns it into a_t, then i, f, g, o
+        if g_ih is not None:  # LN_ih: the loop normalises W x (all steps in one GEMM, no bias) row by row
+            WX = torch.mm(x.reshape(T * B, -1), W_ih.t()).view(T, B, 4 * H)
+            A = new(T, B, 4, H)  # gets a_t, then i, f, g, o
+        else:
+            WX = None
+            A = input_part(x, W_ih, b).view(T, B, 4, H)  # X_t (all steps at once); step t turns it into a_t, then i, f, g, o
         Hs, Cs = new(T + 1, B, R), new(T + 1, B, H)  # h_0..h_T, c_0..c_T: the carried states
         Hs[0], Cs[0] = h0, c0
         S = new(T, B, H)  # s = ψ(n)
         K = new(T, B, H) if proj else None  # k = o ⊙ s, what W_hr sees
-        ops = kernels(A, H if g_c is not None else 4 * H if g_hh is not None else None)
+        ops = kernels(A, H if g_c is not None else 4 * H if g_hh is not None or g_ih is not None else None)
         if ops is not None:  # the loop of lstm_forward_loop, compiled (rnn_kernels.cpp)
+            # μ, rstd of W x; μ = x_t · (mean of W_ih's rows), D terms a row (the loop only gets the rstd)
+            stats_ih = (torch.mv(x.reshape(T * B, -1), W_ih.mean(0)).view(T, B, 1), new(T, B, 1)) if g_ih is not None else (None, None)
             stats_hh = (new(T, B, 4 * H), new(T, B, 1)) if g_hh is not None else (None, None)  # û, rstd
             stats_c = (new(T, B, H), new(T, B, 1)) if g_c is not None else (None, None)  # n̂, rstd
             ops.lstm_forward(
-                A.view(T, B, 4 * H), Hs, Cs, S, K, mask, U, p_i, p_f, p_o, g_hh, g_c, b_c, W_hr, *stats_hh, *stats_c,
-                activation_code(phi), activation_code(psi), eps_hh, eps_c,
+                A.view(T, B, 4 * H), Hs, Cs, S, K, mask, U, p_i, p_f, p_o, g_ih, b, g_hh, g_c, b_c, W_hr, WX,
+                *stats_ih, *stats_hh, *stats_c, activation_code(phi), activation_code(psi), eps_ih, eps_hh, eps_c,
             )
         else:
-            stats_hh, stats_c = lstm_forward_loop(A, Hs, Cs, S, K, mask, U, p_i, p_f, p_o, g_hh, g_c, b_c, W_hr, options)
-        x_kept = x if W_ih is not None else None  # for ∂L/∂W_ih; LN_ih(W x) itself is not needed
+            stats_ih, stats_hh, stats_c = lstm_forward_loop(
+                A, Hs, Cs, S, K, mask, U, p_i, p_f, p_o, g_ih, b, g_hh, g_c, b_c, W_hr, WX, options
+            )
         ctx.save_for_backward(
-            x_kept, W_ih, Hs, Cs, A, S, K, mask, U, p_i, p_f, p_o, g_hh, g_c, W_hr, *stats_hh, *stats_c,
-            x, b, h0, c0, b_c,  # for `reference` (double backward)
+            x, W_ih, Hs, Cs, A, S, K, mask, U, p_i, p_f, p_o, g_ih, g_hh, g_c, W_hr, WX, *stats_ih, *stats_hh,
+            *stats_c, b, h0, c0, b_c,  # (the last four for `reference`: double backward)
         )
         ctx.options = options
         Y = masked_outputs(Hs[1:], mask)  # y_t = m_t h_t (= m_t h̃_t)
@@ -77,10 +87,12 @@ class LSTMScan(torch.autograd.Function):
         return Y, Hs[T].clone(), Cs[T].clone()
 
     @staticmethod
-    def reference(x, W_ih, b, h0, c0, mask, U, p_i, p_f, p_o, g_hh, g_c, b_c, W_hr, options):
+    def reference(x, W_ih, b, h0, c0, mask, U, p_i, p_f, p_o, g_ih, g_hh, g_c, b_c, W_hr, options):
         """The forward in plain autograd ops, step by step (what double backward differentiates)."""
-        phi, psi, eps_hh, eps_c = (ACTIVATIONS[options[0]], ACTIVATIONS[options[1]], *options[2:])
-        X, h, c, ys = reference_input_part(x, W_ih, b), h0, c0, []
+        phi, psi, eps_ih, eps_hh, eps_c = (ACTIVATIONS[options[0]], ACTIVATIONS[options[1]], *options[2:])
+        WX = F.linear(x, W_ih)
+        WX = WX if g_ih is None else F.layer_norm(WX, (WX.shape[-1],), g_ih, None, eps_ih)  # γ_ih ⊙ x̂
+        X, h, c, ys = reference_input_part(WX, None, b), h0, c0, []
         for t in range(X.shape[0]):
             uh = F.linear(h, U)
             uh = uh if g_hh is None else F.layer_norm(uh, (uh.shape[-1],), g_hh, None, eps_hh)  # γ_hh ⊙ û
@@ -99,70 +111,101 @@ class LSTMScan(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dY, dh_T, dc_T):
-        x, W_ih, Hs, Cs, A, S, K, mask, U, p_i, p_f, p_o, g_hh, g_c, W_hr, Uhat, Urstd, Nhat, Nrstd, *rest = ctx.saved_tensors
+        (x, W_ih, Hs, Cs, A, S, K, mask, U, p_i, p_f, p_o, g_ih, g_hh, g_c, W_hr, WX, Xmean, Xrstd,
+         Uhat, Urstd, Nhat, Nrstd, *rest) = ctx.saved_tensors
         if needs_recompute(dY, dh_T, dc_T):  # a second derivative or batched gradients: see _bptt.py
-            x, b, h0, c0, b_c = rest
-            inputs = (x, W_ih, b, h0, c0, mask, U, p_i, p_f, p_o, g_hh, g_c, b_c, W_hr, ctx.options)
+            b, h0, c0, b_c = rest
+            inputs = (x, W_ih, b, h0, c0, mask, U, p_i, p_f, p_o, g_ih, g_hh, g_c, b_c, W_hr, ctx.options)
             return recomputed_backward(ctx, LSTMScan.reference, inputs, (dY, dh_T, dc_T))
         T, B, _, H = A.shape
         R = Hs.shape[2]
-        peephole, ln_hh, ln_c, proj = p_i is not None, g_hh is not None, g_c is not None, W_hr is not None
+        peephole, ln_ih, ln_hh, ln_c, proj = (v is not None for v in (p_i, g_ih, g_hh, g_c, W_hr))
+        has_bias = rest[0] is not None
         new = lambda *shape: A.new_empty(shape)
-        dA = new(T, B, 4, H)  # ∂L/∂a_t = ∂L/∂X_t
-        dUh = new(T, B, 4 * H) if ln_hh else dA.view(T, B, 4 * H)  # ∂L/∂(U h_{t-1})
+        ops = kernels(A, H if ln_c else 4 * H if ln_hh or ln_ih else None)
+        # ∂L/∂a_t. The compiled loop with LN_hh and LN_ih needs no whole-sequence buffer for it (each
+        # row's goes into ∂L/∂(U h) and ∂L/∂(W x) while in L1)
+        dA = new(T, B, 4, H) if ops is None or not (ln_ih and ln_hh) else None
+        dAf = dA.view(T, B, 4 * H) if dA is not None else None
+        dUh = new(T, B, 4 * H) if ln_hh or dA is None else dAf  # ∂L/∂(U h_{t-1})
+        dX = new(T, B, 4 * H) if ln_ih else dAf  # ∂L/∂(W x_t): what the GEMMs after the loop see
         dHt = new(T, B, R) if proj else None  # ∂L/∂h̃_t, kept for ∂L/∂W_hr
-        dN = new(T, B, H) if ln_c else None  # ∂L/∂n, kept for ∂L/∂γ_c and ∂L/∂β_c
+        dN = new(T, B, H) if ln_c and ops is None else None  # ∂L/∂n, for ∂L/∂γ_c, ∂L/∂β_c (compiled: summed per row)
         # ∂L/∂h_t, ∂L/∂c_t: what the steps after t send back
         dh, dc = (v.clone(memory_format=torch.contiguous_format) for v in (dh_T, dc_T))
-        ops = kernels(A, H if ln_c else 4 * H if ln_hh else None)
-        stats = (Uhat, Urstd, Nhat, Nrstd)
-        dp_i = dp_f = dp_o = dg_hh = dg_c = db_c = dW_hr = None
+        stats = (WX, Xmean, Xrstd, Uhat, Urstd, Nhat, Nrstd)
+        dp_i = dp_f = dp_o = dg_ih = dg_hh = dg_c = db_c = dW_hr = None
+        db = new(4 * H) if ln_ih and has_bias else None
         if ops is not None:  # the loop of lstm_backward_loop, compiled (rnn_kernels.cpp)
             phi, psi = (activation_code(name) for name in ctx.options[:2])
             # the per-unit weights' gradients (the sums below) are summed inside the loop, while each
             # step's rows are in cache: one pass over dA less per weight
             dP = new(3, H) if peephole else None
+            dg_ih = new(4 * H) if ln_ih else None
             dg_hh = new(4 * H) if ln_hh else None
             dg_c, db_c = (new(H), new(H)) if ln_c else (None, None)
             ops.lstm_backward(
-                dA.view(T, B, 4 * H), dUh, dHt, dN, dh, dc, dY, A.view(T, B, 4 * H), Cs, S, mask, U, p_i, p_f, p_o,
-                g_hh, g_c, W_hr, *stats, phi, psi, dP, dg_hh, dg_c, db_c,
+                dAf, dUh, dX, dHt, dN, dh, dc, dY, A.view(T, B, 4 * H), Cs, S, mask, U, p_i, p_f, p_o,
+                g_ih, g_hh, g_c, W_hr, *stats, phi, psi, dP, dg_ih, db, dg_hh, dg_c, db_c,
             )
             if peephole:
                 dp_i, dp_f, dp_o = dP.unbind(0)
         else:
-            lstm_backward_loop(dA, dUh, dHt, dN, dh, dc, dY, A, Cs, S, mask, U, p_i, p_f, p_o, g_hh, g_c, W_hr, *stats, ctx.options)
+            lstm_backward_loop(dA, dUh, dHt, dN, dh, dc, dY, A, Cs, S, mask, U, p_i, p_f, p_o, g_hh, g_c, W_hr, *stats[3:], ctx.options)
             if peephole:  # the peepholes are diagonal: ∂L/∂p = Σ_t ∂L/∂a ⊙ the c it peeks at
                 dp_i = diagonal_gradient(dA[:, :, 0], Cs[:-1])  # ∂L/∂p_i = Σ_t ∂L/∂a_i ⊙ c_{t-1}
                 dp_f = diagonal_gradient(dA[:, :, 1], Cs[:-1])  # ∂L/∂p_f = Σ_t ∂L/∂a_f ⊙ c_{t-1}
                 dp_o = diagonal_gradient(dA[:, :, 3], Cs[1:])  # ∂L/∂p_o = Σ_t ∂L/∂a_o ⊙ c̃_t (c_t wherever ∂L/∂a_o ≠ 0)
+            if ln_ih:
+                dg_ih, db_all = input_norm_backward(dAf, dX, WX, Xmean, Xrstd, g_ih)
+                db = db_all if has_bias else None
             if ln_hh:
-                dg_hh = diagonal_gradient(dA.view(T, B, 4 * H), Uhat)  # ∂L/∂γ_hh = Σ_t ∂L/∂a_t ⊙ û_t
+                dg_hh = diagonal_gradient(dAf, Uhat)  # ∂L/∂γ_hh = Σ_t ∂L/∂a_t ⊙ û_t
             if ln_c:
                 dg_c = diagonal_gradient(dN, Nhat)  # ∂L/∂γ_c = Σ_t ∂L/∂n ⊙ n̂
                 db_c = dN.sum((0, 1))  # ∂L/∂β_c = Σ_t ∂L/∂n
         # the other parameter gradients: sums over steps and batch, each one GEMM or one reduction
         needs = ctx.needs_input_grad
-        joint = W_ih is not None and not ln_hh and needs[1] and needs[6]  # W_ih and U both see ∂L/∂a_t
-        dx, dW_ih, db = input_part_backward(dA.view(T, B, 4 * H), x, W_ih, (needs[0], needs[1] and not joint, needs[2]))
+        joint = not ln_ih and not ln_hh and needs[1] and needs[6]  # W_ih and U both see ∂L/∂a_t
+        dx, dW_ih, db_x = input_part_backward(dX, x, W_ih, (needs[0], needs[1] and not joint, needs[2] and not ln_ih))
+        db = db if ln_ih else db_x  # (with LN_ih, summed above)
         if joint:  # [∂L/∂W_ih, ∂L/∂U] = Σ_t ∂L/∂a_tᵀ [x_t, h_{t-1}] in one GEMM
-            dW_ih, dU = joint_weight_gradient(dA.view(T, B, 4 * H), x, Hs[0], Hs[1:-1])
+            dW_ih, dU = joint_weight_gradient(dX, x, Hs[0], Hs[1:-1])
         else:
             dU = matrix_gradient(dUh, Hs[:-1])  # ∂L/∂U = Σ_t ∂L/∂(U h_{t-1}) h_{t-1}ᵀ
         if proj:
             dW_hr = matrix_gradient(dHt, K)  # ∂L/∂W_hr = Σ_t ∂L/∂h̃_t k_tᵀ
-        return dx, dW_ih, db, dh, dc, None, dU, dp_i, dp_f, dp_o, dg_hh, dg_c, db_c, dW_hr, None
+        return dx, dW_ih, db, dh, dc, None, dU, dp_i, dp_f, dp_o, dg_ih, dg_hh, dg_c, db_c, dW_hr, None
 
 
-def lstm_forward_loop(A, Hs, Cs, S, K, mask, U, p_i, p_f, p_o, g_hh, g_c, b_c, W_hr, options):
+def input_norm_backward(dA: Tensor, dX: Tensor, WX: Tensor, mean: Tensor, rstd: Tensor, g_ih: Tensor):
+    """For a_t = γ_ih ⊙ x̂ + b + …, x̂ = normalize(W x_t), all steps at once (the Python path's; the
+    compiled loop does it per row): dX gets ∂L/∂(W x) = normalize_backward(∂L/∂a ⊙ γ_ih); returns
+    (∂L/∂γ_ih, ∂L/∂b) = (Σ_t ∂L/∂a ⊙ x̂, Σ_t ∂L/∂a). dA, dX, WX (T, B, 4H); mean, rstd (T, B, 1)."""
+    xhat = (WX - mean).mul_(rstd)  # x̂, recomputed from W x and its statistics
+    dg_ih = diagonal_gradient(dA, xhat)  # ∂L/∂γ_ih = Σ_t ∂L/∂a_t ⊙ x̂_t
+    db = dA.sum((0, 1))  # ∂L/∂b = Σ_t ∂L/∂a_t
+    normalize_backward(torch.mul(dA, g_ih, out=dX), xhat, rstd, torch.empty_like(dX))  # ∂L/∂(W x)
+    return dg_ih, db
+
+
+def lstm_forward_loop(A, Hs, Cs, S, K, mask, U, p_i, p_f, p_o, g_ih, b, g_hh, g_c, b_c, W_hr, WX, options):
     """LSTMScan's forward loop in Python (the reference for rnn_kernels.cpp's): A (T, B, 4, H) holds X
-    on entry and i, f, g, o on return; Hs, Cs hold h_0, c_0 in row 0 and get h_t, c_t; S gets s, K
-    (proj) k. Returns the LayerNorm statistics ((û, rstd), (n̂, rstd))."""
-    phi, psi, eps_hh, eps_c = options
+    on entry (with LN_ih (g_ih), WX holds W x and A is only written) and i, f, g, o on return; Hs, Cs
+    hold h_0, c_0 in row 0 and get h_t, c_t; S gets s, K (proj) k. Returns the LayerNorm statistics
+    ((μ, rstd) of W x, (û, rstd), (n̂, rstd))."""
+    phi, psi, eps_ih, eps_hh, eps_c = options
     act_g, act_s = ACTIVATIONS[phi].into, ACTIVATIONS[psi].into
     T, B, _, H = A.shape
     peephole, proj = p_i is not None, W_hr is not None
     new = lambda *shape: A.new_empty(shape)
+    stats_ih = (None, None)
+    if g_ih is not None:  # X = γ_ih ⊙ x̂ + b, x̂ = normalize(W x), all steps at once; only μ, rstd are kept
+        xhat, mean, rstd = torch.native_layer_norm(WX, [4 * H], None, None, eps_ih)
+        X = torch.mul(xhat, g_ih, out=A.view(T, B, 4 * H))
+        if b is not None:
+            X.add_(b)
+        stats_ih = (mean, rstd)
     # û = normalize(U h_{t-1}) and n̂ = normalize(c̃_t) with their rstd, every step, saved for the backward
     ln_hh = LayerNormStats(A, B, 4 * H, eps_hh) if g_hh is not None else None
     ln_c = LayerNormStats(A, B, H, eps_c) if g_c is not None else None
@@ -200,7 +243,7 @@ def lstm_forward_loop(A, Hs, Cs, S, K, mask, U, p_i, p_f, p_o, g_hh, g_c, b_c, W
         if mask is not None:  # a padded step keeps the old state, bit for bit
             torch.where(valid_s[t], hs[t + 1], h, out=hs[t + 1])  # h_t = m_t ? h̃_t : h_{t-1}
             torch.where(valid_s[t], c_new, c, out=c_new)  # c_t = m_t ? c̃_t : c_{t-1}
-    return saved_stats(ln_hh), saved_stats(ln_c)
+    return stats_ih, saved_stats(ln_hh), saved_stats(ln_c)
 
 
 def lstm_backward_loop(dA, dUh, dHt, dN, dh, dc, dY, A, Cs, S, mask, U, p_i, p_f, p_o, g_hh, g_c, W_hr,
@@ -270,15 +313,13 @@ def lstm_scan(cell, x: Tensor, state: tuple[Tensor, Tensor], mask: Tensor | None
     if use_torch_kernel(cell, x, mask):
         return torch_lstm(cell, x, state)
     b = cell.bias_ih + cell.bias_hh if cell.bias_ih is not None else None
-    W_ih = cell.weight_ih
-    if cell.layer_norm:  # LN_ih(W x) is not recurrent: autograd does it, for all steps at once
-        x, W_ih = cell.ln_ih(x @ W_ih.t()), None
     peep = (cell.weight_ci, cell.weight_cf, cell.weight_co) if cell.peephole else (None,) * 3
-    ln = (cell.ln_hh.weight, cell.ln_c.weight, cell.ln_c.bias) if cell.layer_norm else (None,) * 3
-    eps = (cell.ln_hh.eps, cell.ln_c.eps) if cell.layer_norm else (0.0, 0.0)
+    norms = (cell.ln_ih, cell.ln_hh, cell.ln_c) if cell.layer_norm else None
+    ln = (*(norm.weight for norm in norms), cell.ln_c.bias) if norms else (None,) * 4  # γ_ih, γ_hh, γ_c, β_c
+    eps = tuple(norm.eps for norm in norms) if norms else (0.0,) * 3
     options = (cell.candidate_activation, cell.state_activation, *eps)
     h0, c0 = state
-    y, h, c = run_scan(LSTMScan, x, W_ih, b, h0, c0, mask, cell.weight_hh, *peep, *ln, cell.weight_hr, options)
+    y, h, c = run_scan(LSTMScan, x, cell.weight_ih, b, h0, c0, mask, cell.weight_hh, *peep, *ln, cell.weight_hr, options)
     return y, (h, c)
 
 

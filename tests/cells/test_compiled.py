@@ -37,6 +37,7 @@ CONFIGS = {
     "lstm_sigmoid_relu": (LSTMCell, dict(candidate_activation="sigmoid", state_activation="relu")),
     "lstm_relu_identity": (LSTMCell, dict(candidate_activation="relu", state_activation="identity")),
     "lstm_layer_norm": (LSTMCell, dict(layer_norm=True)),
+    "lstm_layer_norm_no_bias": (LSTMCell, dict(layer_norm=True, bias=False)),
     "lstm_proj": (LSTMCell, dict(proj_size=3)),
     "lstm_no_bias": (LSTMCell, dict(bias=False)),
     "lstm_everything": (LSTMCell, dict(peephole=True, layer_norm=True, proj_size=5, state_activation="sigmoid")),

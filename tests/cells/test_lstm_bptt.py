@@ -18,6 +18,7 @@ CONFIGS = {
     "no_bias": dict(bias=False),
     "layer_norm": dict(layer_norm=True),
     "layer_norm_peephole": dict(layer_norm=True, peephole=True),
+    "layer_norm_no_bias": dict(layer_norm=True, bias=False),
     "proj": dict(proj_size=2),
     "everything": dict(proj_size=3, layer_norm=True, peephole=True, candidate_activation="sigmoid"),
 }
@@ -159,3 +160,86 @@ def test_parameters_only_and_no_grad():
         y_fused, _ = Recurrent(cell, fused=True)(x, (h0, c0), LENGTHS)
         y_reference, _ = Recurrent(cell, fused=False)(x, (h0, c0), LENGTHS)
     torch.testing.assert_close(y_fused, y_reference, atol=1e-12, rtol=0)
+
+
+def scan_inputs(cell: LSTMCell, x, h0, c0, lengths):
+    """LSTMScan's arguments for `cell`, as lstm_scan builds them (a mask from the lengths)."""
+    mask = None if lengths is None else (torch.arange(x.shape[0]).unsqueeze(1) < torch.tensor(lengths)).to(x.dtype)
+    b = cell.bias_ih + cell.bias_hh if cell.bias_ih is not None else None
+    peep = (cell.weight_ci, cell.weight_cf, cell.weight_co) if cell.peephole else (None,) * 3
+    norms = (cell.ln_ih, cell.ln_hh, cell.ln_c) if cell.layer_norm else None
+    ln = (*(n.weight for n in norms), cell.ln_c.bias) if norms else (None,) * 4
+    eps = tuple(n.eps for n in norms) if norms else (0.0,) * 3
+    options = (cell.candidate_activation, cell.state_activation, *eps)
+    return (x, cell.weight_ih, b, h0, c0, mask, cell.weight_hh, *peep, *ln, cell.weight_hr, options)
+
+
+@pytest.mark.parametrize("path", ["compiled", "python"])
+@pytest.mark.parametrize("lengths", [None, LENGTHS], ids=["full", "lengths"])
+@pytest.mark.parametrize("config", ["layer_norm", "layer_norm_no_bias", "everything"])
+def test_layer_norm_gradients_equal_reference_autograd(config, lengths, path):
+    """The fused LN_ih (normalised per row inside the loops; ∂L/∂γ_ih, ∂L/∂b and ∂L/∂(W x) formed per
+    row in the backward) against autograd through `LSTMScan.reference` (torch's layer_norm), every
+    input's gradient, float64, on the compiled loop and on the Python loop."""
+    from rnnlab.cells._compiled import available, python_path
+
+    if path == "compiled" and not available():
+        pytest.skip("compiled kernels not built")
+    cell = make_cell(config)
+    x, h0, c0 = (v.requires_grad_() for v in make_inputs(cell))
+    args = scan_inputs(cell, x, h0, c0, lengths)
+    tensors = [k for k, v in enumerate(args) if isinstance(v, torch.Tensor) and v.requires_grad]
+    g = torch.Generator().manual_seed(3)
+    weights = None
+
+    def gradients(f):
+        nonlocal weights
+        outs = f(*args)
+        if weights is None:
+            weights = [torch.randn(o.shape, generator=g, dtype=o.dtype) for o in outs]
+        loss = sum((o * w).sum() for o, w in zip(outs, weights))
+        return outs, torch.autograd.grad(loss, [args[k] for k in tensors])
+
+    with python_path() if path == "python" else torch.enable_grad():
+        fused_outs, fused = gradients(lstm_bptt.LSTMScan.apply)
+    reference_outs, reference = gradients(lstm_bptt.LSTMScan.reference)
+    for a, b in zip(fused_outs, reference_outs):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
+    for k, a, b in zip(tensors, fused, reference):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=0, msg=lambda m: f"argument {k}: {m}")
+
+
+def test_layer_norm_float32_as_accurate_as_torch():
+    """float32 LayerNorm statistics in the compiled loops (means from x_t · mean(W_ih rows) and
+    h · mean(U rows), two-pass variances in float lanes) stay as close to float64 as torch's own
+    float32 layer_norm (the Python loops), also where the rows' means dwarf their spread."""
+    from rnnlab.cells._compiled import available, python_path
+
+    if not available():
+        pytest.skip("compiled kernels not built")
+    torch.manual_seed(0)
+    Tn, Bn, Dn, Hn = 30, 4, 16, 64
+    cell = LSTMCell(Dn, Hn, layer_norm=True, peephole=True)
+    with torch.no_grad():
+        cell.weight_ih.mul_(0.1).add_(0.5)  # every row of W x shares a large mean: μ ≫ σ
+        cell.weight_hh.add_(0.3)
+        for p in (cell.ln_ih.weight, cell.ln_hh.weight, cell.ln_c.weight, cell.ln_c.bias):
+            p.add_(0.3 * torch.randn_like(p))
+    x = torch.randn(Tn, Bn, Dn) + 2.0
+    state = (torch.randn(Bn, Hn), torch.randn(Bn, Hn))
+
+    def outputs(cell, dtype):
+        cell = cell.to(dtype)
+        xs = x.to(dtype).requires_grad_()
+        y, (h, c) = Recurrent(cell, fused=True)(xs, tuple(s.to(dtype) for s in state), [Tn, 20, 9, 1])
+        grads = torch.autograd.grad((y * torch.linspace(-1, 1, Hn, dtype=dtype)).sum() + c.sum(), [xs, *cell.parameters()])
+        return [y, c, *grads]
+
+    exact = outputs(cell.double(), torch.float64)
+    compiled = outputs(cell.float(), torch.float32)
+    with python_path():
+        torch_ln = outputs(cell.float(), torch.float32)
+    for k, (a, b, e) in enumerate(zip(compiled, torch_ln, exact)):
+        scale = e.abs().max().item()
+        err_ours, err_torch = ((v.double() - e).abs().max().item() / scale for v in (a, b))
+        assert err_ours <= 4 * err_torch + 2e-6, f"tensor {k}: {err_ours:.2e} vs torch's {err_torch:.2e}"
