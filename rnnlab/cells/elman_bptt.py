@@ -43,11 +43,12 @@ class ElmanScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, W_ih, b, h0, mask, W_hh, activation):
         # X for all steps in one GEMM; step t overwrites X_t with h_t (on CPU the first touch of a
-        # fresh buffer costs about as much as the arithmetic)
-        Hs = input_part(x, W_ih, b)
-        ops = kernels(Hs)
+        # fresh buffer costs about as much as the arithmetic). The compiled loop adds b itself: the
+        # GEMM then has no bias to broadcast into its output first (one pass over Hs fewer)
+        ops = kernels(x)
+        Hs = input_part(x, W_ih, b if ops is None else None)
         if ops is not None:  # the loop below, compiled (rnn_kernels.cpp)
-            ops.elman_forward(Hs, h0.contiguous(), mask, W_hh.contiguous(), activation_code(activation))
+            ops.elman_forward(Hs, h0.contiguous(), mask, W_hh.contiguous(), b, activation_code(activation))
         else:
             elman_forward_loop(Hs, h0, mask, W_hh, activation)
         ctx.save_for_backward(x, W_ih, h0, Hs, mask, W_hh, b)
@@ -73,19 +74,21 @@ class ElmanScan(torch.autograd.Function):
         dA = incoming_gradient(dY, dh_T, mask)  # ∂L/∂h_t = m_t ∂L/∂y_t (+ ∂L/∂h_T at t = T)
         dh0 = torch.zeros_like(h0, memory_format=torch.contiguous_format)
         ops = kernels(dA)
+        need_x, need_W_ih, need_b, _, _, need_W_hh, _ = ctx.needs_input_grad
+        db = dA.new_empty(dA.shape[2]) if ops is not None and need_b else None  # ∂L/∂b, summed in the loop
         if ops is not None:  # the loop below, compiled
-            ops.elman_backward(dA, dh0, Hs, mask, W_hh.contiguous(), activation_code(ctx.activation))
+            ops.elman_backward(dA, dh0, Hs, mask, W_hh.contiguous(), db, activation_code(ctx.activation))
         else:
             elman_backward_loop(dA, dh0, Hs, mask, W_hh, ctx.activation)
-        need_x, need_W_ih, need_b, _, _, need_W_hh, _ = ctx.needs_input_grad
         joint = W_ih is not None and need_W_ih and need_W_hh
         if joint:  # [∂L/∂W_ih, ∂L/∂W_hh] = Σ_t ∂L/∂a_tᵀ [x_t, h_{t-1}] in one GEMM
             dW_ih, dW_hh = joint_weight_gradient(dA, x, h0, Hs[:-1])
         else:
             dW_hh = weight_gradient(dA, Hs, h0) if need_W_hh else None  # ∂L/∂W_hh = Σ_t ∂L/∂a_tᵀ h_{t-1}
         # ∂L/∂x_t = ∂L/∂a_t W_ih, ∂L/∂W_ih = Σ_t ∂L/∂a_tᵀ x_t, ∂L/∂b_ih = ∂L/∂b_hh = Σ_t ∂L/∂a_t
-        dx, dW_ih_alone, db = input_part_backward(dA, x, W_ih, (need_x, need_W_ih and not joint, need_b))
+        dx, dW_ih_alone, db_x = input_part_backward(dA, x, W_ih, (need_x, need_W_ih and not joint, need_b and ops is None))
         dW_ih = dW_ih if joint else dW_ih_alone
+        db = db if ops is not None else db_x
         return dx, dW_ih, db, dh0, None, dW_hh, None
 
 

@@ -88,14 +88,16 @@ class GRUResetAfter(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, W_ih, b_ih, h0, mask, U, b_hh, g_hh, eps):
-        G = input_part(x, W_ih, b_ih)  # X; step t turns [X_rz, X_n] into [r, z, u_n]
+        ops = kernels(x, U.shape[0] if g_hh is not None else None)
+        # X; step t turns [X_rz, X_n] into [r, z, u_n]. The compiled loop adds b_ih itself (the GEMM
+        # then has no bias to broadcast into its output first)
+        G = input_part(x, W_ih, b_ih if ops is None else None)
         T, B, H3 = G.shape
         Hs = G.new_empty(T, B, H3 // 3)  # h_t: the state after each step (and the output where there is no mask)
         N = G.new_empty(T, B, H3 // 3)  # n
-        ops = kernels(G, H3 if g_hh is not None else None)
         if ops is not None:  # the loop of reset_after_loop, compiled (rnn_kernels.cpp)
             stats = (G.new_empty(T, B, H3), G.new_empty(T, B, 1)) if g_hh is not None else (None, None)  # û, rstd
-            ops.gru_ra_forward(G, Hs, N, h0, mask, U, b_hh, g_hh, *stats, eps)
+            ops.gru_ra_forward(G, Hs, N, h0, mask, U, b_ih, b_hh, g_hh, *stats, eps)
         else:
             stats = reset_after_loop(G, Hs, N, h0, mask, U, b_hh, g_hh, eps)
         ctx.save_for_backward(x, W_ih, h0, Hs, G, N, *stats, mask, U, g_hh, b_ih, b_hh)
@@ -131,17 +133,21 @@ class GRUResetAfter(torch.autograd.Function):
         dH = incoming_gradient(dY, dh_T, mask)
         dh0 = torch.zeros_like(h0, memory_format=torch.contiguous_format)
         ops = kernels(G, H3 if ln else None)
+        need_x, need_W_ih, need_b_ih, _, _, need_U, need_b_hh, need_g, _ = ctx.needs_input_grad
+        # the compiled loop sums ∂L/∂b_ih and ∂L/∂b_hh while each step's rows are in cache
+        db_ih, db_hh = (new(H3) if ops is not None and need else None for need in (need_b_ih, need_b_hh))
         if ops is not None:  # the loop of reset_after_backward_loop, compiled (rnn_kernels.cpp)
-            ops.gru_ra_backward(dG, dV, dH, dh0, G, N, Hs, h0, mask, U, g_hh, Vhat, Vrstd)
+            ops.gru_ra_backward(dG, dV, dH, dh0, G, N, Hs, h0, mask, U, g_hh, Vhat, Vrstd, db_ih, db_hh)
         else:
             reset_after_backward_loop(dG, dV, dH, dh0, G, N, Hs, h0, mask, U, g_hh, Vhat, Vrstd)
-        need_x, need_W_ih, need_b_ih, _, _, need_U, need_b_hh, need_g, _ = ctx.needs_input_grad
+            db_hh = dG.sum((0, 1)) if need_b_hh else None  # ∂L/∂b_hh = Σ_t ∂L/∂u
         dU = weight_gradient(dV, Hs, h0) if need_U else None  # ∂L/∂U = Σ_t ∂L/∂(U h_{t-1})ᵀ h_{t-1}
-        db_hh = dG.sum((0, 1)) if need_b_hh else None  # ∂L/∂b_hh = Σ_t ∂L/∂u
         dg_hh = diagonal_gradient(dG, Vhat) if need_g else None  # ∂L/∂γ_hh = Σ_t ∂L/∂u ⊙ û
         dX = dG  # ∂L/∂X = [∂L/∂a_rz, ∂L/∂a_n]: dG's first 2H, and (dG done with) ∂L/∂a_n in its place
         dX[..., 2 * H :] = dH
-        dx, dW_ih, db_ih = input_part_backward(dX, x, W_ih, (need_x, need_W_ih, need_b_ih))  # from ∂L/∂X
+        needs = (need_x, need_W_ih, need_b_ih and ops is None)
+        dx, dW_ih, db_x = input_part_backward(dX, x, W_ih, needs)  # from ∂L/∂X (∂L/∂b_ih = Σ_t ∂L/∂X_t)
+        db_ih = db_ih if ops is not None else db_x
         return dx, dW_ih, db_ih, dh0, None, dU, db_hh, dg_hh, None
 
 

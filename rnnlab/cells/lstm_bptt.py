@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from rnnlab.cells._compiled import activation_code, kernels
+from rnnlab.cells._compiled import activation_code, kernels, mkl_generic
 from rnnlab.cells._bptt import (
     LayerNormStats, diagonal_gradient, input_part, input_part_backward, joint_weight_gradient, masked_outputs,
     matrix_gradient, needs_recompute, normalize_backward, per_step, recomputed_backward, reference_input_part,
@@ -53,17 +53,17 @@ class LSTMScan(torch.autograd.Function):
         H, R = c0.shape[1], h0.shape[1]
         proj = W_hr is not None
         new = lambda *shape: x.new_empty(shape)
+        ops = kernels(x, H if g_c is not None else 4 * H if g_hh is not None or g_ih is not None else None)
         if g_ih is not None:  # LN_ih: the loop normalises W x (all steps in one GEMM, no bias) row by row
             WX = torch.mm(x.reshape(T * B, -1), W_ih.t()).view(T, B, 4 * H)
             A = new(T, B, 4, H)  # gets a_t, then i, f, g, o
-        else:
-            WX = None
-            A = input_part(x, W_ih, b).view(T, B, 4, H)  # X_t (all steps at once); step t turns it into a_t, then i, f, g, o
+        else:  # X_t (all steps at once); step t turns it into a_t, then i, f, g, o. The compiled loop
+            WX = None  # adds b itself (one pass over A fewer)
+            A = input_part(x, W_ih, b if ops is None else None).view(T, B, 4, H)
         Hs, Cs = new(T + 1, B, R), new(T + 1, B, H)  # h_0..h_T, c_0..c_T: the carried states
         Hs[0], Cs[0] = h0, c0
         S = new(T, B, H)  # s = ψ(n)
         K = new(T, B, H) if proj else None  # k = o ⊙ s, what W_hr sees
-        ops = kernels(A, H if g_c is not None else 4 * H if g_hh is not None or g_ih is not None else None)
         if ops is not None:  # the loop of lstm_forward_loop, compiled (rnn_kernels.cpp)
             # μ, rstd of W x; μ = x_t · (mean of W_ih's rows), D terms a row (the loop only gets the rstd)
             stats_ih = (torch.mv(x.reshape(T * B, -1), W_ih.mean(0)).view(T, B, 1), new(T, B, 1)) if g_ih is not None else (None, None)
@@ -135,7 +135,8 @@ class LSTMScan(torch.autograd.Function):
         dh, dc = (v.clone(memory_format=torch.contiguous_format) for v in (dh_T, dc_T))
         stats = (WX, Xmean, Xrstd, Uhat, Urstd, Nhat, Nrstd)
         dp_i = dp_f = dp_o = dg_ih = dg_hh = dg_c = db_c = dW_hr = None
-        db = new(4 * H) if ln_ih and has_bias else None
+        # ∂L/∂b: summed in the loop (compiled), else from ∂L/∂(W x) below (Python, no LN_ih) or in input_norm_backward
+        db = new(4 * H) if has_bias and ctx.needs_input_grad[2] and ops is not None else None
         if ops is not None:  # the loop of lstm_backward_loop, compiled (rnn_kernels.cpp)
             phi, psi = (activation_code(name) for name in ctx.options[:2])
             # the per-unit weights' gradients (the sums below) are summed inside the loop, while each
@@ -158,7 +159,7 @@ class LSTMScan(torch.autograd.Function):
                 dp_o = diagonal_gradient(dA[:, :, 3], Cs[1:])  # ∂L/∂p_o = Σ_t ∂L/∂a_o ⊙ c̃_t (c_t wherever ∂L/∂a_o ≠ 0)
             if ln_ih:
                 dg_ih, db_all = input_norm_backward(dAf, dX, WX, Xmean, Xrstd, g_ih)
-                db = db_all if has_bias else None
+                db = db_all if has_bias and ctx.needs_input_grad[2] else None
             if ln_hh:
                 dg_hh = diagonal_gradient(dAf, Uhat)  # ∂L/∂γ_hh = Σ_t ∂L/∂a_t ⊙ û_t
             if ln_c:
@@ -167,8 +168,9 @@ class LSTMScan(torch.autograd.Function):
         # the other parameter gradients: sums over steps and batch, each one GEMM or one reduction
         needs = ctx.needs_input_grad
         joint = not ln_ih and not ln_hh and needs[1] and needs[6]  # W_ih and U both see ∂L/∂a_t
-        dx, dW_ih, db_x = input_part_backward(dX, x, W_ih, (needs[0], needs[1] and not joint, needs[2] and not ln_ih))
-        db = db if ln_ih else db_x  # (with LN_ih, summed above)
+        summed = ops is not None or ln_ih  # ∂L/∂b summed above
+        dx, dW_ih, db_x = input_part_backward(dX, x, W_ih, (needs[0], needs[1] and not joint, needs[2] and not summed))
+        db = db if summed else db_x
         if joint:  # [∂L/∂W_ih, ∂L/∂U] = Σ_t ∂L/∂a_tᵀ [x_t, h_{t-1}] in one GEMM
             dW_ih, dU = joint_weight_gradient(dX, x, Hs[0], Hs[1:-1])
         else:
@@ -328,7 +330,7 @@ def use_torch_kernel(cell, x: Tensor, mask: Tensor | None) -> bool:
 
     Training step (forward + backward) of the plain cell, float32, 1 thread, CPU time on a 2-core
     machine shared with other jobs (bench/rnn_speed.py --clock cpu, medians of 7; docs/speed.md),
-    torch.nn.LSTM's time (oneDNN) / rnnlab's compiled kernel's, same run, 2026-12-01:
+    torch.nn.LSTM's time (oneDNN) / rnnlab's compiled kernel's, same run, AMD EPYC (Zen 4), 2026-12-01:
 
         B \\ H     128          192     256           384     512     1024
         1          0.81×                0.79×                         0.95×
@@ -340,7 +342,21 @@ def use_torch_kernel(cell, x: Tensor, mask: Tensor | None) -> bool:
 
     oneDNN's speed moves with its blocking (80-82 % of the sgemm rate at H = 256, 92-100 % at
     H = 128 with B = 32 and at H = 192-512), ours less: ours wins where H ≤ 256 and B·H ≥ 8192 (every
-    point above agrees, the tie at B = 256 either way), oneDNN everywhere else measured. Without the
+    point above agrees, the tie at B = 256 either way), oneDNN everywhere else measured. (Measured
+    before the biases moved into the loops, which made ours 7-9 % faster on the Intel machine below;
+    not re-measured on AMD.)
+
+    Intel Xeon with AMX (2 cores, AVX-512 gate loops, the biases added inside the loops; T = 100
+    to H = 256, then 50; two runs), same ratio:
+
+        B \\ H     128            256             512             1024
+        1          0.98-1.00×     1.01×           1.13-1.16×      1.18-1.19×
+        16         0.94-1.07×     0.94×           0.91×           0.93-0.99×
+        32         0.99-1.02×     1.28-1.32×      1.02-1.07×      0.97-0.98×
+        64         1.29-1.46×     1.20-1.21×      1.12×           0.93-0.95×
+        128        1.12-1.25×     1.01-1.12×      1.05-1.06×      0.93-0.94×
+
+    The same region plus batch 1 from H = 512 and H = 512 from B = 32 (`ours_faster`). Without the
     compiled kernels (no compiler) oneDNN always: the Python loops are far slower.
     Elsewhere torch falls back to its generic kernel, which loses to the hand-derived path
     (proj_size, a mask — torch's packed path —, float64: measured before the compiled loops, when
@@ -363,11 +379,19 @@ def use_torch_kernel(cell, x: Tensor, mask: Tensor | None) -> bool:
     if x.shape[0] == 1 and not torch.is_grad_enabled() and kernels(x) is not None:
         return False  # one step, no backward: ours (above)
     B, H = x.shape[1], cell.hidden_size
-    return not (H <= OURS_FROM[0] and B * H >= OURS_FROM[1] and kernels(x) is not None)
+    return not (ours_faster(B, H) and kernels(x) is not None)
 
 
 # (largest H, smallest B·H) where the compiled kernel beat oneDNN for the plain float32 LSTM (above)
 OURS_FROM = (256, 8192)
+
+
+def ours_faster(B: int, H: int) -> bool:
+    """Where the compiled kernel measured faster than oneDNN for a training step (tables above)."""
+    if H <= OURS_FROM[0] and B * H >= OURS_FROM[1]:
+        return True
+    # on Intel CPUs (MKL's own sgemm under our loops) also batch 1 from H = 512 and H = 512 from B = 32
+    return not mkl_generic() and ((B == 1 and H >= 512) or (H == 512 and B >= 32))
 
 
 def torch_lstm(cell, x: Tensor, state: tuple[Tensor, Tensor]):

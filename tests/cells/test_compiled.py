@@ -8,6 +8,7 @@ ninja exist (this machine, CI) the compiled path must build, so CI exercises it.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 
@@ -66,7 +67,8 @@ def run(cell, dtype, lengths, reverse):
     y, final = layer(x, state[0] if len(state) == 1 else tuple(state), None if lengths is None else torch.tensor(lengths))
     outs = [y, *torch.utils._pytree.tree_leaves(final)]
     loss = sum((v * torch.randn(v.shape, generator=g, dtype=torch.float64).to(dtype)).sum() for v in outs)
-    return outs + list(torch.autograd.grad(loss, [x, *state, *cell.parameters()]))
+    params = [p for p in cell.parameters() if p.requires_grad]
+    return outs + list(torch.autograd.grad(loss, [x, *state, *params]))
 
 
 @pytest.fixture
@@ -125,6 +127,23 @@ def test_compiled_equals_python_float32(config, taken):
 
 
 @needs_build
+@pytest.mark.parametrize("frozen", ["bias_ih", "bias_hh", "both"])
+@pytest.mark.parametrize("config", ["elman_tanh", "gru", "gru_layer_norm", "lstm", "lstm_layer_norm"])
+def test_compiled_equals_python_with_frozen_biases(config, frozen, taken):
+    """The compiled loops add the biases and sum their gradients themselves; with a bias frozen
+    (no gradient asked for) the other gradients are unchanged."""
+    cell = make_cell(config, torch.float64)
+    for name in (["bias_ih", "bias_hh"] if frozen == "both" else [frozen]):
+        getattr(cell, name).requires_grad_(False)
+    ours = run(cell, torch.float64, *SEQUENCES["lengths"])
+    assert taken == {"compiled": 2, "python": 0}
+    with python_path():
+        reference = run(cell, torch.float64, *SEQUENCES["lengths"])
+    for k, (a, b) in enumerate(zip(ours, reference)):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-12, msg=lambda m: f"tensor {k}: {m}")
+
+
+@needs_build
 def test_batch_one_step_by_step():
     """Generation runs one step of one sequence at a time: T = B = 1 through both paths."""
     cell = make_cell("lstm_peephole", torch.float64)
@@ -163,13 +182,18 @@ def test_environment_variable_forces_python(monkeypatch, taken):
 @needs_build
 @pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="no oneDNN in this torch")
 def test_plain_lstm_kernel_by_size_class(monkeypatch):
-    """The plain float32 LSTM runs ours where it measured faster than oneDNN (H ≤ 256, B·H ≥ 8192),
-    oneDNN elsewhere, and oneDNN whenever the compiled path is off (the Python loops are slow)."""
+    """The plain float32 LSTM runs ours where it measured faster than oneDNN (H ≤ 256, B·H ≥ 8192;
+    more on Intel), oneDNN elsewhere, and oneDNN whenever the compiled path is off (the Python loops
+    are slow)."""
     def torch_kernel(B, H):
         return lstm_bptt.use_torch_kernel(LSTMCell(4, H), torch.zeros(2, B, 4), None)
 
     assert not torch_kernel(32, 256) and not torch_kernel(64, 128) and not torch_kernel(128, 256)
-    assert torch_kernel(16, 256) and torch_kernel(32, 128) and torch_kernel(32, 512) and torch_kernel(1, 128)
+    assert torch_kernel(16, 256) and torch_kernel(32, 128) and torch_kernel(1, 128) and torch_kernel(16, 512)
+    assert torch_kernel(32, 1024) and torch_kernel(128, 1024)
+    # where MKL's own sgemm runs under our loops (Intel), ours also at batch 1 from H = 512 and H = 512 from B = 32
+    intel = not compiled.mkl_generic()
+    assert torch_kernel(1, 512) != intel and torch_kernel(1, 1024) != intel and torch_kernel(32, 512) != intel
     monkeypatch.setenv(compiled.ENV, "0")
     assert torch_kernel(32, 256)
 
@@ -201,15 +225,37 @@ onednn_usable = pytest.mark.skipif(
 
 @onednn_usable
 def test_step_products_go_to_onednn_where_it_measured_faster():
-    """(B, K, N, op(W)) of a step's product: BLAS for batch 1 and small matrices, oneDNN for H ≥ 512
-    at B ≥ 16 and for the H = 256 backward products at B ≥ 32 (docs/speed.md)."""
+    """(B, K, N, op(W)) of a step's product, per CPU (bench/gemm_backends.py, docs/speed.md)."""
     backend = compiled.load().gemm_backend  # (transpose A, transpose W, B, N, K)
     for H in (128, 256, 512, 1024):
         assert backend(False, True, 1, 4 * H, H) == 0 and backend(False, False, 1, H, 4 * H) == 0  # batch 1
     assert backend(False, True, 16, 512, 128) == 0 and backend(False, True, 32, 1024, 256) == 0  # small, medium fwd
-    assert backend(False, False, 32, 256, 1024) == 1 and backend(False, False, 32, 256, 768) == 1  # medium bwd
-    assert backend(False, True, 16, 2048, 512) == 1 and backend(False, False, 128, 1024, 4096) == 1  # large
+    assert backend(False, True, 16, 2048, 512) == 1 and backend(False, True, 128, 4096, 1024) == 1  # large fwd
     assert backend(True, False, 1024, 320, 3200) == 0  # products over all T·B rows stay with torch
+    if compiled.mkl_generic():  # AMD: oneDNN also for the medium backward and every product from H = 512, B = 16
+        assert backend(False, False, 32, 256, 1024) == 1 and backend(False, False, 32, 256, 768) == 1
+        assert backend(False, False, 16, 512, 2048) == 1
+    else:  # Intel: MKL's AVX-512 sgemm keeps the backward, except H = 1024 at B ≥ 128
+        assert backend(False, False, 32, 256, 1024) == 0 and backend(False, False, 128, 512, 2048) == 0
+        assert backend(False, False, 64, 1024, 4096) == 0 and backend(False, False, 128, 1024, 4096) == 1
+
+
+def test_force_gemm_backend_checks_its_argument():
+    if not compiled.available():
+        pytest.skip("compiled kernels not built")
+    with pytest.raises(RuntimeError, match="force_gemm_backend"):
+        compiled.load().force_gemm_backend(2)
+
+
+@contextlib.contextmanager
+def forced_backend(backend: int):
+    """Every step product of the compiled loops through `backend` (0 BLAS, 1 oneDNN) in this block."""
+    ops = compiled.load()
+    previous = ops.force_gemm_backend(backend)
+    try:
+        yield
+    finally:
+        ops.force_gemm_backend(previous)
 
 
 @onednn_usable
@@ -233,11 +279,12 @@ def test_gemm_backends_agree(ta, tb, beta):
 @onednn_usable
 @pytest.mark.parametrize("config", ["elman_tanh", "gru", "gru_reset_before_layer_norm", "lstm", "lstm_everything"])
 def test_compiled_with_onednn_products_equals_python(config, taken):
-    """B = 16, H = 512: the loops' step products take oneDNN (the test above); forward, final state
-    and every gradient still match the Python loops and float64."""
+    """Every step product forced through oneDNN (whatever this CPU's rule picks): forward, final
+    state and every gradient still match the Python loops and float64. H = 256 (oneDNN's kernels
+    for K, N ≥ 256), B = 16, padding."""
     torch.manual_seed(0)
     cls, options = CONFIGS[config]
-    cell = cls(4, 512, **options)
+    cell = cls(4, 256, **options)
     g = torch.Generator().manual_seed(1)
     x = torch.randn(3, 16, 4, generator=g)
     lengths = torch.tensor([3] * 8 + [2] * 4 + [1] * 4)
@@ -249,8 +296,11 @@ def test_compiled_with_onednn_products_equals_python(config, taken):
         loss = sum((v * torch.linspace(-1, 1, v.numel(), dtype=dtype).view_as(v)).sum() for v in outs)
         return outs + list(torch.autograd.grad(loss, [xx, *cell.parameters()]))
 
-    ours = outputs(cell, torch.float32)
+    calls = compiled.load().onednn_calls()
+    with forced_backend(1):
+        ours = outputs(cell, torch.float32)
     assert taken == {"compiled": 2, "python": 0}
+    assert compiled.load().onednn_calls() - calls >= 2 * 3  # a forward and a backward product per step
     with python_path():
         reference = outputs(cell, torch.float32)
     exact = outputs(cell.double(), torch.float64)

@@ -174,20 +174,34 @@ def scan_inputs(cell: LSTMCell, x, h0, c0, lengths):
     return (x, cell.weight_ih, b, h0, c0, mask, cell.weight_hh, *peep, *ln, cell.weight_hr, options)
 
 
+# LayerNorms LSTMScan can take one by one (LSTMCell switches all three together): None for all,
+# "hh" for LN_hh alone (the loop adds b to W x + γ_hh ⊙ û), "hh_c" LN_hh and LN_c
+PARTIAL_NORMS = {None: (), "hh": (10, 12, 13), "hh_c": (10,)}  # the arguments set to None (γ_ih; γ_c, β_c)
+
+
 @pytest.mark.parametrize("path", ["compiled", "python"])
 @pytest.mark.parametrize("lengths", [None, LENGTHS], ids=["full", "lengths"])
-@pytest.mark.parametrize("config", ["layer_norm", "layer_norm_no_bias", "everything"])
-def test_layer_norm_gradients_equal_reference_autograd(config, lengths, path):
+@pytest.mark.parametrize("config, norms, frozen_bias", [
+    ("layer_norm", None, False), ("layer_norm_no_bias", None, False), ("everything", None, False),
+    ("layer_norm", "hh", False), ("layer_norm_peephole", "hh_c", False), ("plain", None, False),
+    ("peephole", None, True), ("layer_norm", None, True), ("layer_norm", "hh", True),
+])
+def test_layer_norm_gradients_equal_reference_autograd(config, norms, frozen_bias, lengths, path):
     """The fused LN_ih (normalised per row inside the loops; ∂L/∂γ_ih, ∂L/∂b and ∂L/∂(W x) formed per
-    row in the backward) against autograd through `LSTMScan.reference` (torch's layer_norm), every
-    input's gradient, float64, on the compiled loop and on the Python loop."""
+    row in the backward), and b added and ∂L/∂b summed inside the loops without it, against autograd
+    through `LSTMScan.reference` (torch's layer_norm), every input's gradient, float64, on the
+    compiled loop and on the Python loop; also with some LayerNorms off and with b frozen."""
     from rnnlab.cells._compiled import available, python_path
 
     if path == "compiled" and not available():
         pytest.skip("compiled kernels not built")
     cell = make_cell(config)
     x, h0, c0 = (v.requires_grad_() for v in make_inputs(cell))
-    args = scan_inputs(cell, x, h0, c0, lengths)
+    args = list(scan_inputs(cell, x, h0, c0, lengths))
+    for k in PARTIAL_NORMS[norms]:
+        args[k] = None
+    if frozen_bias:
+        args[2] = args[2].detach()
     tensors = [k for k, v in enumerate(args) if isinstance(v, torch.Tensor) and v.requires_grad]
     g = torch.Generator().manual_seed(3)
     weights = None

@@ -13,6 +13,7 @@ switch it); `python_path()` does the same inside a `with` block.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import sys
@@ -32,24 +33,43 @@ _state: dict = {"ops": None, "tried": False, "error": None, "forced_off": 0}
 AVX512 = ("avx512f", "avx512dq", "avx512bw", "avx512vl")
 
 
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """/proc/cpuinfo's words (vendor, flags), read once; empty where it cannot be read."""
+    try:
+        return frozenset(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return frozenset()
+
+
+def mkl_generic() -> bool:
+    """Whether MKL runs its generic sgemm on this CPU (AMD's; on Intel's it runs its own AVX-512 or
+    AVX2 kernels): where our loops beat oneDNN, and which products go to oneDNN, depend on it."""
+    return "AuthenticAMD" in cpu_flags()
+
+
 def cflags() -> list[str]:
     """-O3, plus AVX2/FMA where this CPU has them (the gate loops are written to vectorise), and
-    AVX-512 on AMD CPUs that have it."""
+    AVX-512 on AMD CPUs and on Intel CPUs with AMX that have it."""
     # -fno-trapping-math lets GCC turn the selects of the exp/tanh polynomials into vector blends
     # (torch itself is built with it and -fno-math-errno)
     flags = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-std=c++20"]
-    try:
-        cpu = Path("/proc/cpuinfo").read_text().split()
-    except OSError:
-        cpu = []
+    cpu = cpu_flags()
     if "avx2" in cpu and "fma" in cpu:
         flags += ["-mavx2", "-mfma"]
-    # AVX-512 for the gate loops: measured on AMD EPYC (Zen 4, which runs 512-bit ops without
-    # lowering its clock), forward loop -0.6 ms and backward -0.3 ms of 7-8 ms each at
-    # (T, B, H) = (200, 16, 128) (docs/speed.md). Not on Intel: not measured there, and some
-    # Intel CPUs lower their clock for 512-bit code, which would slow the BLAS calls around it.
-    if "AuthenticAMD" in cpu and all(f in cpu for f in AVX512):
+    # AVX-512 for the gate loops where it measured faster: AMD EPYC (Zen 4, which runs 512-bit ops
+    # without lowering its clock), forward loop -0.6 ms and backward -0.3 ms of 7-8 ms each at
+    # (T, B, H) = (200, 16, 128); Intel Xeon with AMX (Sapphire Rapids and later), a training step
+    # of the layer-norm LSTM there 25 -> 17-20 ms, the plain LSTM 15.4 -> 14.1 ms (docs/speed.md).
+    # Not on older Intel CPUs (no AMX): not measured, and some lower their clock for 512-bit code,
+    # which would slow the BLAS calls around the loops. RNNLAB_AVX512=0 / 1 overrides (a new build).
+    avx512 = os.environ.get("RNNLAB_AVX512")
+    use = ("AuthenticAMD" in cpu or "amx_tile" in cpu) if avx512 is None else avx512 == "1"
+    if use and all(f in cpu for f in AVX512):
         flags += [f"-m{f}" for f in AVX512] + ["-mprefer-vector-width=512"]
+    # MKL runs its own AVX-512 sgemm on Intel CPUs but a generic one on AMD's: which step products
+    # go to oneDNN instead depends on that (rnn_kernels.cpp, `onednn_wins`)
+    flags.append(f"-DRNNLAB_MKL_GENERIC={int(mkl_generic())}")
     return flags
 
 

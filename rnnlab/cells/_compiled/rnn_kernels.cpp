@@ -12,6 +12,7 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <string>
 #include <cmath>
@@ -71,12 +72,24 @@ bool onednn_usable() {
   return ok;
 }
 
+#ifndef RNNLAB_MKL_GENERIC
+#define RNNLAB_MKL_GENERIC 0  // (set by the build: 1 on AMD CPUs)
+#endif
+
 // C (M, N) = A (M, K) op(W): a step's product, M the batch
 bool onednn_wins(bool ta, bool tb, int64_t M, int64_t N, int64_t K) {
   if (ta || M < 16 || K < 256) return false;
   const int64_t kn = K * N;
-  if (tb) return kn >= (1 << 19) || (M >= 64 && kn >= (1 << 18));  // h Uᵀ (forward): 1.04-1.3×
-  return kn >= (1 << 18) || (M >= 32 && kn >= 3 * (1 << 16));      // ∂L/∂a U (backward): 1.0-1.12×
+  if (RNNLAB_MKL_GENERIC) {  // AMD EPYC (Zen 4): MKL's generic sgemm
+    if (tb) return kn >= (1 << 19) || (M >= 64 && kn >= (1 << 18));  // h Uᵀ (forward): 1.04-1.3×
+    return kn >= (1 << 18) || (M >= 32 && kn >= 3 * (1 << 16));      // ∂L/∂a U (backward): 1.0-1.12×
+  }
+  // Intel Xeon (AVX-512, AMX): MKL's own AVX-512 sgemm runs at 85-100 % of the core's peak from
+  // 32 rows and wins everywhere except the forward of H ≥ 512 (oneDNN 1.01-1.28×) and the backward
+  // of H = 1024 at 128 rows (1.10-1.20× for 1, 3 and 4 gates); oneDNN lost up to 2× elsewhere
+  // (bench/gemm_backends.py --gates 4 / 3 / 1)
+  if (tb) return kn >= (1 << 20);
+  return M >= 128 && N >= 1024;
 }
 
 // C = op(A) op(B) + β C through oneDNN; each operand must be dense in its own layout (its rows, or its
@@ -97,14 +110,22 @@ bool gemm_onednn(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, 
   }
 }
 
+// For tests and benches: a backend every step product takes (AUTO: the rule), and how many
+// products oneDNN has run (so a test can tell that a forced backend was really used)
+std::atomic<int64_t> forced_backend{AUTO};
+std::atomic<int64_t> onednn_count{0};
+
 template <typename T>
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb,
           T beta, T* C, int64_t ldc, Backend backend = AUTO) {
   if (M == 0 || N == 0) return;
+  if (backend == AUTO) backend = Backend(forced_backend.load(std::memory_order_relaxed));
   if (std::is_same_v<T, float> && backend != BLAS && onednn_usable() &&
       (backend == ONEDNN || onednn_wins(ta, tb, M, N, K)) &&
-      gemm_onednn<T>(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc))
+      gemm_onednn<T>(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc)) {
+    onednn_count.fetch_add(1, std::memory_order_relaxed);
     return;
+  }
   const char opa = ta ? 'T' : 'N', opb = tb ? 'T' : 'N';
   const int m = N, n = M, k = K, la = ldb, lb = lda, lc = ldc;
   const T one = 1;
@@ -362,6 +383,24 @@ template <typename T>
 T* mptr(opt t) { return t.has_value() && t->defined() ? t->data_ptr<T>() : nullptr; }
 bool has(opt t) { return t.has_value() && t->defined(); }
 
+// Bias gradients summed inside a backward loop while each step's rows are in cache: each step's
+// sum over its B rows in T (vectorised), added to double totals once a step (accurate over T·B rows)
+template <typename T>
+struct StepSums {
+  std::vector<T> step;
+  std::vector<double> total;
+  explicit StepSums(int64_t n) : step(n, T(0)), total(n, 0.0) {}
+  T* at(int64_t offset) { return step.data() + offset; }
+  void end_step() {
+    for (size_t j = 0; j < step.size(); ++j) total[j] += double(step[j]);
+    std::fill(step.begin(), step.end(), T(0));
+  }
+  void store(opt out, int64_t offset, int64_t n) const {
+    T* o = out->data_ptr<T>();
+    for (int64_t j = 0; j < n; ++j) o[j] = T(total[offset + j]);
+  }
+};
+
 // Buffers the ops write must be contiguous already (they are the caller's whole-sequence buffers);
 // what they only read is made contiguous here (a no-op when it is), the mask in the buffers' dtype.
 void check_buffers(std::initializer_list<const Tensor*> ts) {
@@ -380,15 +419,18 @@ void dense(std::initializer_list<std::optional<Tensor>*> ts, const Tensor& like)
 // Elman: a_t = X_t + W_hh h_{t-1}; h̃_t = f(a_t); h_t = m_t ? h̃_t : h_{t-1}. Hs holds X on entry,
 // h_t on return (elman_bptt.py writes h_t over X_t the same way).
 template <typename T>
-void elman_forward_impl(Tensor& Hs, const Tensor& h0, opt mask, const Tensor& W, int64_t act) {
+void elman_forward_impl(Tensor& Hs, const Tensor& h0, opt mask, const Tensor& W, opt bias, int64_t act) {
   const int64_t Tn = Hs.size(0), B = Hs.size(1), H = Hs.size(2);
   T* hs = Hs.data_ptr<T>();
-  const T *w = W.data_ptr<T>(), *m = ptr<T>(mask);
+  const T *w = W.data_ptr<T>(), *m = ptr<T>(mask), *bi = ptr<T>(bias);
   const StepMatrix<T> Wm(true, B, H, H, w, H);
   for (int64_t t = 0; t < Tn; ++t) {
     const T* h = t ? hs + (t - 1) * B * H : h0.data_ptr<T>();
     T* a = hs + t * B * H;
-    Wm(h, H, T(1), a, H);  // a_t = X_t + h_{t-1} W_hhᵀ
+    Wm(h, H, T(1), a, H);  // a_t = W_ih x_t + h_{t-1} W_hhᵀ
+    if (bi)
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t j = 0; j < H; ++j) a[b * H + j] += bi[j];  // a_t += b
     act_<T>(act, a, B * H);                                 // h̃_t = f(a_t)
     if (m)
       for (int64_t b = 0; b < B; ++b)
@@ -396,13 +438,16 @@ void elman_forward_impl(Tensor& Hs, const Tensor& h0, opt mask, const Tensor& W,
   }
 }
 
-// dA holds ∂L/∂h_t = m_t ∂L/∂y_t (+ ∂L/∂h_T) on entry and ∂L/∂a_t on return; dh0 (zeros) gets ∂L/∂h_0.
+// dA holds ∂L/∂h_t = m_t ∂L/∂y_t (+ ∂L/∂h_T) on entry and ∂L/∂a_t on return; dh0 (zeros) gets ∂L/∂h_0;
+// dB (if given) ∂L/∂b = Σ_t ∂L/∂a_t.
 template <typename T>
-void elman_backward_impl(Tensor& dA, Tensor& dh0, const Tensor& Hs, opt mask, const Tensor& W, int64_t act) {
+void elman_backward_impl(Tensor& dA, Tensor& dh0, const Tensor& Hs, opt mask, const Tensor& W, opt dB, int64_t act) {
   const int64_t Tn = dA.size(0), B = dA.size(1), H = dA.size(2);
   T* da_all = dA.data_ptr<T>();
   const T *hs = Hs.data_ptr<T>(), *w = W.data_ptr<T>(), *m = ptr<T>(mask);
   const StepMatrix<T> Wm(false, B, H, H, w, H);
+  StepSums<T> sums(has(dB) ? H : 0);
+  T* db = sums.at(0);
   for (int64_t t = Tn - 1; t >= 0; --t) {
     T* da = da_all + t * B * H;
     T* dprev = t ? da_all + (t - 1) * B * H : dh0.data_ptr<T>();
@@ -415,22 +460,30 @@ void elman_backward_impl(Tensor& dA, Tensor& dh0, const Tensor& Hs, opt mask, co
         }
       }
     mul_dact<T>(act, da, da, hs + t * B * H, B * H);          // ∂L/∂a_t = ∂L/∂h̃_t ⊙ f'(a_t)
+    if (has(dB)) {
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t j = 0; j < H; ++j) db[j] += da[b * H + j];  // ∂L/∂b = Σ_t ∂L/∂a_t
+      sums.end_step();
+    }
     Wm(da, H, T(1), dprev, H);  // ∂L/∂h_{t-1} += ∂L/∂a_t W_hh
   }
+  if (has(dB)) sums.store(dB, 0, H);
 }
 
 // =============================================================================================
 // GRU, reset_after: u = U h_{t-1} + b_hh (or γ ⊙ û + b_hh); r, z = σ(X_rz + u_rz); n = tanh(X_n + r ⊙ u_n);
 // h̃ = n + z ⊙ (h_{t-1} - n). G holds X on entry and [r, z, u_n] on return, N n, Hs h_t.
 template <typename T>
-void gru_ra_forward_impl(Tensor& G, Tensor& Hs, Tensor& N, const Tensor& h0, opt mask, const Tensor& U, opt b_hh,
-                         opt g_hh, opt Vhat, opt Vrstd, double eps) {
+void gru_ra_forward_impl(Tensor& G, Tensor& Hs, Tensor& N, const Tensor& h0, opt mask, const Tensor& U, opt b_ih,
+                         opt b_hh, opt g_hh, opt Vhat, opt Vrstd, double eps) {
   const int64_t Tn = G.size(0), B = G.size(1), H3 = G.size(2), H = H3 / 3;
   T *g_all = G.data_ptr<T>(), *hs = Hs.data_ptr<T>(), *ns = N.data_ptr<T>();
   const T *u_w = U.data_ptr<T>(), *m = ptr<T>(mask), *bh = ptr<T>(b_hh), *gain = ptr<T>(g_hh);
   T *vh = mptr<T>(Vhat), *vr = mptr<T>(Vrstd);
-  std::vector<T> u_buf(B * H3);
+  std::vector<T> u_buf(B * H3), zero_buf(has(b_ih) ? 0 : H3, T(0));
   T* u = u_buf.data();
+  // G holds W x_t (the caller's GEMM without bias); b_ih joins X here (zeros without it)
+  const T* bi = has(b_ih) ? ptr<T>(b_ih) : zero_buf.data();
   const StepMatrix<T> Um(true, B, H3, H, u_w, H);
   for (int64_t t = 0; t < Tn; ++t) {
     const T* h = t ? hs + (t - 1) * B * H : h0.data_ptr<T>();
@@ -444,10 +497,10 @@ void gru_ra_forward_impl(Tensor& G, Tensor& Hs, Tensor& N, const Tensor& h0, opt
         for (int64_t j = 0; j < H3; ++j) ub[j] = gain[j] * vhb[j];
       }
       if (bh) for (int64_t j = 0; j < H3; ++j) ub[j] += bh[j];  // u = … + b_hh
-      for (int64_t j = 0; j < 2 * H; ++j) gb[j] = sig(gb[j] + ub[j]);  // r, z = σ(X_rz + u_rz)
+      for (int64_t j = 0; j < 2 * H; ++j) gb[j] = sig((gb[j] + bi[j]) + ub[j]);  // r, z = σ(X_rz + u_rz), X = W x + b_ih
       T* nb = ns + (t * B + b) * H;
       const T *r = gb, *z = gb + H, *hb = h + b * H;
-      for (int64_t j = 0; j < H; ++j) nb[j] = gb[2 * H + j] + r[j] * ub[2 * H + j];
+      for (int64_t j = 0; j < H; ++j) nb[j] = (gb[2 * H + j] + bi[2 * H + j]) + r[j] * ub[2 * H + j];
       tanh_<T>(nb, H);                                                         // n = tanh(X_n + r ⊙ u_n)
       for (int64_t j = 0; j < H; ++j) gb[2 * H + j] = ub[2 * H + j];           // keep u_n over spent X_n
       T* hn = hs + (t * B + b) * H;
@@ -462,12 +515,16 @@ void gru_ra_forward_impl(Tensor& G, Tensor& Hs, Tensor& N, const Tensor& h0, opt
 template <typename T>
 void gru_ra_backward_impl(Tensor& dG, Tensor& dV, Tensor& dH, Tensor& dh0, const Tensor& G, const Tensor& N,
                           const Tensor& Hs, const Tensor& h0, opt mask, const Tensor& U, opt g_hh, opt Vhat,
-                          opt Vrstd) {
+                          opt Vrstd, opt dB_ih, opt dB_hh) {
   const int64_t Tn = G.size(0), B = G.size(1), H3 = G.size(2), H = H3 / 3;
   T *dg_all = dG.data_ptr<T>(), *dv_all = dV.data_ptr<T>(), *dh_all = dH.data_ptr<T>();
   const T *g_all = G.data_ptr<T>(), *ns = N.data_ptr<T>(), *hs = Hs.data_ptr<T>(), *u_w = U.data_ptr<T>();
   const T *m = ptr<T>(mask), *gain = ptr<T>(g_hh), *vh = ptr<T>(Vhat), *vr = ptr<T>(Vrstd);
   const StepMatrix<T> Um(false, B, H, H3, u_w, H);
+  // ∂L/∂b_hh = Σ_t ∂L/∂u (3H) and ∂L/∂a_n's sum (H): ∂L/∂b_ih = Σ_t [∂L/∂a_rz, ∂L/∂a_n] shares the first 2H
+  const bool sum_b = has(dB_ih) || has(dB_hh);
+  StepSums<T> sums(sum_b ? H3 + H : 0);
+  T *acc_u = sums.at(0), *acc_an = sums.at(sum_b ? H3 : 0);
   for (int64_t t = Tn - 1; t >= 0; --t) {
     const T* hprev = t ? hs + (t - 1) * B * H : h0.data_ptr<T>();
     T* dprev = t ? dh_all + (t - 1) * B * H : dh0.data_ptr<T>();
@@ -496,13 +553,23 @@ void gru_ra_backward_impl(Tensor& dG, Tensor& dV, Tensor& dH, Tensor& dh0, const
         dg[H + j] = dz * z[j] * (T(1) - z[j]);                  // ∂L/∂a_z = ∂L/∂z ⊙ σ'
         dg[2 * H + j] = dan * r[j];                             // ∂L/∂u_n = ∂L/∂a_n ⊙ r
       }
+      if (sum_b) {
+        for (int64_t j = 0; j < H3; ++j) acc_u[j] += dg[j];  // Σ ∂L/∂u
+        for (int64_t j = 0; j < H; ++j) acc_an[j] += dh[j];  // Σ ∂L/∂a_n
+      }
       if (gain) {  // ∂L/∂(U h) = normalize_backward(∂L/∂u ⊙ γ_hh)
         T* dv = dv_all + (t * B + b) * H3;
         for (int64_t j = 0; j < H3; ++j) dv[j] = dg[j] * gain[j];
         normalize_backward_row<T>(dv, vh + (t * B + b) * H3, vr[t * B + b], H3);
       }
     }
+    if (sum_b) sums.end_step();
     Um(dv_all + t * B * H3, H3, T(1), dprev, H);  // ∂L/∂h_{t-1} += ∂L/∂(U h) U
+  }
+  if (has(dB_hh)) sums.store(dB_hh, 0, H3);  // ∂L/∂b_hh = Σ_t ∂L/∂u
+  if (has(dB_ih)) {                          // ∂L/∂b_ih = Σ_t [∂L/∂a_rz, ∂L/∂a_n]
+    sums.store(dB_ih, 0, 2 * H);
+    sums.store(dB_ih->narrow(0, 2 * H, H), H3, H);
   }
 }
 
@@ -649,8 +716,11 @@ void lstm_forward_impl(Tensor& A, Tensor& Hs, Tensor& Cs, Tensor& S, opt K, opt 
   const T *u_w = U.data_ptr<T>(), *m = ptr<T>(mask), *pi = ptr<T>(p_i), *pf = ptr<T>(p_f), *po = ptr<T>(p_o);
   const T *ghh = ptr<T>(g_hh), *gc = ptr<T>(g_c), *bc = ptr<T>(b_c), *whr = ptr<T>(W_hr);
   const T *gih = ptr<T>(g_ih), *wx_all = ptr<T>(WX);
-  std::vector<T> v_buf(ghh ? B * H4 : 0), zero_buf(gih && !has(bias) ? H4 : 0, T(0));
+  std::vector<T> v_buf(ghh ? B * H4 : 0), zero_buf(has(bias) ? 0 : H4, T(0));
   const T* bi = has(bias) ? ptr<T>(bias) : zero_buf.data();  // b (zeros without bias)
+  // without LN_ih A holds W x_t and the loop adds b (the caller's GEMM over all steps then has no
+  // bias to broadcast into its output first: an extra pass over a (T, B, 4H) buffer)
+  const bool add_b = !gih && has(bias);
   std::vector<T> ubar(ghh ? R : 0);  // ū = mean over U's 4H rows: mean(U h) = ū · h
   if (ghh) {
     std::vector<double> sum(R, 0.0);
@@ -697,7 +767,7 @@ void lstm_forward_impl(Tensor& A, Tensor& Hs, Tensor& Cs, Tensor& S, opt K, opt 
           for (int64_t j = 0; j < H4; ++j) {
             const T u = (vb[j] - mu_v) * r_v;
             uhb[j] = u;
-            ab[j] += ghh[j] * u;
+            ab[j] += bi[j] + ghh[j] * u;  // a = W x + b + γ_hh ⊙ û
           }
         }
       }
@@ -716,6 +786,8 @@ void lstm_forward_impl(Tensor& A, Tensor& Hs, Tensor& Cs, Tensor& S, opt K, opt 
     }
     for (int64_t b = 0; b < B; ++b) {
       T *ab = a + b * H4, *i = ab, *f = ab + H, *g = ab + 2 * H, *o = ab + 3 * H;
+      if (add_b && !ghh)
+        for (int64_t j = 0; j < H4; ++j) ab[j] += bi[j];  // a = W x + b + U h_{t-1}
       const T* c = cs + (t * B + b) * H;
       T* cn = cs + ((t + 1) * B + b) * H;
       T* s = s_all + (t * B + b) * H;
@@ -795,7 +867,7 @@ void lstm_backward_impl(opt dA, Tensor& dUh, opt dX, opt dHt, opt dN, Tensor& dh
   // without peepholes they are 0: the fused loop below then adds exact zeros instead of branching
   const T *Pi = pi ? pi : zero_buf.data(), *Pf = pf ? pf : zero_buf.data(), *Po = po ? po : zero_buf.data();
   const bool sum_p = pi && has(dP), sum_ghh = ghh && has(dGhh), sum_c = gc && has(dGc) && has(dBc);
-  const bool sum_gih = gih && has(dGih), sum_b = gih && has(dB);
+  const bool sum_gih = gih && has(dGih), sum_b = has(dB);  // ∂L/∂b = Σ_t ∂L/∂a_t, with LN_ih or without
   // sums over one step's B rows in T (vectorised, no conversions), added to the double totals once a step
   const int64_t n_acc =
       (sum_p ? 3 * H : 0) + (sum_ghh ? H4 : 0) + (sum_c ? 2 * H : 0) + (sum_gih ? H4 : 0) + (sum_b ? H4 : 0);
@@ -894,6 +966,8 @@ void lstm_backward_impl(opt dA, Tensor& dUh, opt dX, opt dHt, opt dN, Tensor& dh
         layer_norm_backward_row<T>(da, gih, [wxb, mu, r](auto at) { return (at(wxb) - mu) * r; }, r,
                                    dx_all + row * H4, sum_gih ? acc_gih : nullptr, sum_b ? acc_b : nullptr, H4);
       }
+      if (sum_b && !gih)
+        for (int64_t j = 0; j < H4; ++j) acc_b[j] += da[j];  // ∂L/∂b = Σ_t ∂L/∂a_t
     }
     for (int64_t j = 0; j < n_acc; ++j) total[j] += double(step_acc[j]);
     // ∂L/∂h_{t-1} (+)= ∂L/∂(U h_{t-1}) U
@@ -919,34 +993,40 @@ void lstm_backward_impl(opt dA, Tensor& dUh, opt dX, opt dHt, opt dN, Tensor& dh
 #define RNNLAB_DISPATCH(t, name, ...) \
   AT_DISPATCH_FLOATING_TYPES(t.scalar_type(), name, [&] { __VA_ARGS__; })
 
-void elman_forward(Tensor Hs, Tensor h0, std::optional<Tensor> mask, Tensor W, int64_t act) {
+void elman_forward(Tensor Hs, Tensor h0, std::optional<Tensor> mask, Tensor W, std::optional<Tensor> b, int64_t act) {
   check_buffers({&Hs});
   dense({&h0, &W});
-  dense({&mask}, Hs);
-  RNNLAB_DISPATCH(Hs, "elman_forward", elman_forward_impl<scalar_t>(Hs, h0, mask, W, act));
+  dense({&mask, &b}, Hs);
+  RNNLAB_DISPATCH(Hs, "elman_forward", elman_forward_impl<scalar_t>(Hs, h0, mask, W, b, act));
 }
-void elman_backward(Tensor dA, Tensor dh0, Tensor Hs, std::optional<Tensor> mask, Tensor W, int64_t act) {
+void elman_backward(Tensor dA, Tensor dh0, Tensor Hs, std::optional<Tensor> mask, Tensor W, std::optional<Tensor> dB,
+                    int64_t act) {
   check_buffers({&dA, &dh0});
+  if (has(dB)) check_buffers({&*dB});
   dense({&Hs, &W});
   dense({&mask}, dA);
-  RNNLAB_DISPATCH(dA, "elman_backward", elman_backward_impl<scalar_t>(dA, dh0, Hs, mask, W, act));
+  RNNLAB_DISPATCH(dA, "elman_backward", elman_backward_impl<scalar_t>(dA, dh0, Hs, mask, W, dB, act));
 }
 void gru_ra_forward(Tensor G, Tensor Hs, Tensor N, Tensor h0, std::optional<Tensor> mask, Tensor U,
-                    std::optional<Tensor> b_hh, std::optional<Tensor> g_hh, std::optional<Tensor> Vhat,
-                    std::optional<Tensor> Vrstd, double eps) {
+                    std::optional<Tensor> b_ih, std::optional<Tensor> b_hh, std::optional<Tensor> g_hh,
+                    std::optional<Tensor> Vhat, std::optional<Tensor> Vrstd, double eps) {
   check_buffers({&G, &Hs, &N});
   dense({&h0, &U});
-  dense({&mask, &b_hh, &g_hh}, G);
-  RNNLAB_DISPATCH(G, "gru_ra_forward", gru_ra_forward_impl<scalar_t>(G, Hs, N, h0, mask, U, b_hh, g_hh, Vhat, Vrstd, eps));
+  dense({&mask, &b_ih, &b_hh, &g_hh}, G);
+  RNNLAB_DISPATCH(G, "gru_ra_forward",
+                  gru_ra_forward_impl<scalar_t>(G, Hs, N, h0, mask, U, b_ih, b_hh, g_hh, Vhat, Vrstd, eps));
 }
 void gru_ra_backward(Tensor dG, Tensor dV, Tensor dH, Tensor dh0, Tensor G, Tensor N, Tensor Hs, Tensor h0,
                      std::optional<Tensor> mask, Tensor U, std::optional<Tensor> g_hh, std::optional<Tensor> Vhat,
-                     std::optional<Tensor> Vrstd) {
+                     std::optional<Tensor> Vrstd, std::optional<Tensor> dB_ih, std::optional<Tensor> dB_hh) {
   check_buffers({&dG, &dV, &dH, &dh0});
+  if (has(dB_ih)) check_buffers({&*dB_ih});
+  if (has(dB_hh)) check_buffers({&*dB_hh});
   dense({&G, &N, &Hs, &h0, &U});
   dense({&mask, &g_hh, &Vhat, &Vrstd}, G);
   RNNLAB_DISPATCH(G, "gru_ra_backward",
-                  gru_ra_backward_impl<scalar_t>(dG, dV, dH, dh0, G, N, Hs, h0, mask, U, g_hh, Vhat, Vrstd));
+                  gru_ra_backward_impl<scalar_t>(dG, dV, dH, dh0, G, N, Hs, h0, mask, U, g_hh, Vhat, Vrstd, dB_ih,
+                                                 dB_hh));
 }
 void gru_rb_forward(Tensor A, Tensor Hs, Tensor RH, Tensor h0, std::optional<Tensor> mask, Tensor U,
                     std::optional<Tensor> g_hh, std::optional<Tensor> g_hn, std::optional<Tensor> Vhat,
@@ -1028,11 +1108,23 @@ int64_t gemm_backend(bool ta, bool tb, int64_t M, int64_t N, int64_t K) {
   return onednn_usable() && onednn_wins(ta, tb, M, N, K);
 }
 
+// Every step product through `backend` from now on (-1: the rule again); returns the previous setting
+int64_t force_gemm_backend(int64_t backend) {
+  TORCH_CHECK(backend >= AUTO && backend <= ONEDNN, "force_gemm_backend: -1 (rule), 0 (BLAS) or 1 (oneDNN), got ", backend);
+  return forced_backend.exchange(backend);
+}
+
+// Products oneDNN has run in this process
+int64_t onednn_calls() { return onednn_count.load(); }
+
 }  // namespace
 
 TORCH_LIBRARY(rnnlab_rnn, m) {
   m.def("mm_into", &mm_into);
   m.def("gemm_backend", &gemm_backend);
+  m.def("onednn_usable", &onednn_usable);
+  m.def("force_gemm_backend", &force_gemm_backend);
+  m.def("onednn_calls", &onednn_calls);
   m.def("elman_forward", &elman_forward);
   m.def("elman_backward", &elman_backward);
   m.def("gru_ra_forward", &gru_ra_forward);

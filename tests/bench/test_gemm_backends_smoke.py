@@ -1,0 +1,49 @@
+"""bench/gemm_backends.py times both libraries on a tiny sweep and judges the kernels' rule."""
+import json
+from pathlib import Path
+
+import pytest
+
+import rnnlab.cells._compiled as compiled
+from tests.helpers import load_script
+
+SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "gemm_backends.py"
+
+
+@pytest.fixture(scope="module")
+def gemm_backends():
+    return load_script(SCRIPT)
+
+
+def test_help(gemm_backends):
+    with pytest.raises(SystemExit) as exit_:
+        gemm_backends.main(["--help"])
+    assert exit_.value.code == 0
+
+
+def test_rejects_nonpositive_sizes(gemm_backends, capsys):
+    with pytest.raises(SystemExit):
+        gemm_backends.main(["--hidden", "0"])
+    assert "--hidden must be positive" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not compiled.available(), reason="compiled kernels not built")
+def test_tiny_sweep_writes_rows(gemm_backends, tmp_path, capsys):
+    ops = compiled.load()
+    if not ops.onednn_usable():
+        pytest.skip("the kernels cannot call oneDNN here")
+    out = tmp_path / "gemm.json"
+    result = gemm_backends.main(["--batches", "1", "16", "--hidden", "64", "--gates", "3", "--repeats", "1",
+                                 "--batch-ms", "2", "--out", str(out)])
+    saved = json.loads(out.read_text())
+    assert saved["rows"] == json.loads(json.dumps(result["rows"]))
+    assert {"cpu", "torch", "date"} <= saved["machine"].keys()
+    assert [(r["kind"], r["B"]) for r in saved["rows"]] == [("forward", 1), ("backward", 1), ("forward", 16), ("backward", 16)]
+    for r in saved["rows"]:
+        assert (r["K"], r["N"]) == ((64, 192) if r["kind"] == "forward" else (192, 64))
+        assert r["us"]["blas"] > 0 and r["us"]["onednn"] > 0 and r["onednn_speedup"] > 0
+        # the rule's pick is the kernels' own answer for the product the loops make
+        assert r["rule"] == ("onednn" if ops.gemm_backend(False, r["kind"] == "forward", r["B"], r["N"], r["K"]) else "blas")
+        assert r["rule"] == "blas"  # K < 256: never oneDNN
+        assert isinstance(r["rule_ok"], bool)
+    assert "the rule picks the faster backend" in capsys.readouterr().out
