@@ -15,7 +15,8 @@ with plain autograd ops step by step. When the backward itself must be different
 are exact rather than silently zero; first-order training never takes that path.
 
 On speed: per-step views are made before the loops (indexing inside them costs as much as the
-small ops they feed), and nothing here allocates inside a loop.
+small ops they feed), and nothing here allocates inside a loop. The whole-sequence buffers come
+from `_buffers.empty` (kept from one call to the next instead of faulted in again).
 """
 from __future__ import annotations
 
@@ -24,16 +25,20 @@ from torch import Tensor
 from torch._C._functorch import is_batchedtensor, is_legacy_batchedtensor
 from torch.nn import functional as F
 
+from rnnlab.cells import _buffers as buffers
+
 
 def input_part(x: Tensor, W: Tensor | None, b: Tensor | None) -> Tensor:
     """X = W x_t + b for all T·B rows in one GEMM, (T, B, G); with W None, x is W x already (built
     outside with autograd, e.g. through LN_ih) and X = x + b. Either way X is a fresh buffer, the
     forward's to overwrite."""
-    if W is None:
-        return x + b if b is not None else x.clone(memory_format=torch.contiguous_format)
     T, B, D = x.shape
+    if W is None:
+        X = buffers.empty((T, B, D), x)
+        return torch.add(x, b, out=X) if b is not None else X.copy_(x)
+    X = buffers.empty((T * B, W.shape[0]), x)
     x2 = x.reshape(T * B, D)
-    return (torch.mm(x2, W.t()) if b is None else torch.addmm(b, x2, W.t())).view(T, B, -1)
+    return (torch.mm(x2, W.t(), out=X) if b is None else torch.addmm(b, x2, W.t(), out=X)).view(T, B, -1)
 
 
 def input_part_backward(dX: Tensor, x: Tensor | None, W: Tensor | None, needs: tuple[bool, bool, bool]):
@@ -74,7 +79,7 @@ def masked_outputs(Hs: Tensor, mask: Tensor | None) -> Tensor:
 def incoming_gradient(dY: Tensor, dh_T: Tensor, mask: Tensor | None) -> Tensor:
     """m_t ∂L/∂y_t, plus ∂L/∂h_T at the last step: ∂L/∂h_t before the recurrence adds to it, (T, B, H),
     a fresh buffer the backward may overwrite."""
-    dh = dY.clone(memory_format=torch.contiguous_format)
+    dh = buffers.empty(dY.shape, dY).copy_(dY)
     if mask is not None:
         dh.mul_(mask.unsqueeze(-1))  # y_t = m_t h_t
     dh[-1] += dh_T  # h_T is also returned as the final state

@@ -37,6 +37,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from rnnlab.cells import _buffers as buffers
 from rnnlab.cells._compiled import kernels
 from rnnlab.cells._bptt import (
     LayerNormStats, diagonal_gradient, incoming_gradient, input_part, input_part_backward, mask_backward_,
@@ -93,10 +94,10 @@ class GRUResetAfter(torch.autograd.Function):
         # then has no bias to broadcast into its output first)
         G = input_part(x, W_ih, b_ih if ops is None else None)
         T, B, H3 = G.shape
-        Hs = G.new_empty(T, B, H3 // 3)  # h_t: the state after each step (and the output where there is no mask)
-        N = G.new_empty(T, B, H3 // 3)  # n
+        Hs = buffers.empty((T, B, H3 // 3), G)  # h_t: the state after each step (and the output where there is no mask)
+        N = buffers.empty((T, B, H3 // 3), G)  # n
         if ops is not None:  # the loop of reset_after_loop, compiled (rnn_kernels.cpp)
-            stats = (G.new_empty(T, B, H3), G.new_empty(T, B, 1)) if g_hh is not None else (None, None)  # û, rstd
+            stats = (buffers.empty((T, B, H3), G), G.new_empty(T, B, 1)) if g_hh is not None else (None, None)  # û, rstd
             ops.gru_ra_forward(G, Hs, N, h0, mask, U, b_ih, b_hh, g_hh, *stats, eps)
         else:
             stats = reset_after_loop(G, Hs, N, h0, mask, U, b_hh, g_hh, eps)
@@ -126,7 +127,7 @@ class GRUResetAfter(torch.autograd.Function):
         T, B, H3 = G.shape
         H = H3 // 3
         ln = g_hh is not None
-        new = lambda *shape: G.new_empty(shape)
+        new = lambda *shape: buffers.empty(shape, G)
         dG = new(T, B, H3)  # ∂L/∂u = [∂L/∂u_rz, ∂L/∂u_n] (= [∂L/∂a_rz, ∂L/∂u_n])
         dV = new(T, B, H3) if ln else dG  # ∂L/∂(U h_{t-1})
         # ∂L/∂h_t, completed by step t+1 before step t reads it; step t then leaves ∂L/∂a_n in its place
@@ -217,7 +218,7 @@ class GRUResetBefore(torch.autograd.Function):
         A = input_part(x, W_ih, b)  # X; step t turns [X_rz, X_n] into [r, z, n]
         T, B, H3 = A.shape
         H = H3 // 3
-        new = lambda *shape: A.new_empty(shape)
+        new = lambda *shape: buffers.empty(shape, A)
         Hs = new(T, B, H)  # h_t: the state after each step (and the output where there is no mask)
         RH = new(T, B, H)  # r ⊙ h_{t-1}, what U_n sees
         ops = kernels(A, H if g_hn is not None else 2 * H if g_hh is not None else None)
@@ -253,7 +254,7 @@ class GRUResetBefore(torch.autograd.Function):
         T, B, H3 = A.shape
         H = H3 // 3
         ln = g_hh is not None
-        new = lambda *shape: A.new_empty(shape)
+        new = lambda *shape: buffers.empty(shape, A)
         dA = new(T, B, H3)  # ∂L/∂a_r, ∂L/∂a_z, ∂L/∂a_n (= ∂L/∂X_t = ∂L/∂u)
         dV = new(T, B, H3) if ln else dA  # ∂L/∂(U_rz h_{t-1}), ∂L/∂(U_n (r ⊙ h_{t-1}))
         dH = incoming_gradient(dY, dh_T, mask)  # ∂L/∂h_t, completed by step t+1 before step t reads it

@@ -30,6 +30,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from rnnlab.cells import _buffers as buffers
 from rnnlab.cells._compiled import activation_code, kernels, mkl_generic
 from rnnlab.cells._bptt import (
     LayerNormStats, diagonal_gradient, input_part, input_part_backward, joint_weight_gradient, masked_outputs,
@@ -52,7 +53,7 @@ class LSTMScan(torch.autograd.Function):
         T, B = x.shape[:2]
         H, R = c0.shape[1], h0.shape[1]
         proj = W_hr is not None
-        new = lambda *shape: x.new_empty(shape)
+        new = lambda *shape: buffers.empty(shape, x)
         ops = kernels(x, H if g_c is not None else 4 * H if g_hh is not None or g_ih is not None else None)
         if g_ih is not None:  # LN_ih: the loop normalises W x (all steps in one GEMM, no bias) row by row
             WX = torch.mm(x.reshape(T * B, -1), W_ih.t()).view(T, B, 4 * H)
@@ -121,7 +122,7 @@ class LSTMScan(torch.autograd.Function):
         R = Hs.shape[2]
         peephole, ln_ih, ln_hh, ln_c, proj = (v is not None for v in (p_i, g_ih, g_hh, g_c, W_hr))
         has_bias = rest[0] is not None
-        new = lambda *shape: A.new_empty(shape)
+        new = lambda *shape: buffers.empty(shape, A)
         ops = kernels(A, H if ln_c else 4 * H if ln_hh or ln_ih else None)
         # ∂L/∂a_t. The compiled loop with LN_hh and LN_ih needs no whole-sequence buffer for it (each
         # row's goes into ∂L/∂(U h) and ∂L/∂(W x) while in L1)
