@@ -1,21 +1,23 @@
-"""Per-call time of a compiled loop's step product through BLAS (MKL) and through oneDNN, and which
-one the kernels' shape rule (`onednn_wins` in rnnlab/cells/_compiled/rnn_kernels.cpp) picks.
+"""Per-product time of a compiled loop's step products through BLAS (MKL's sgemm), oneDNN's matmul
+and MKL's packed GEMM, and which one the kernels' rule picks (`packed_wins` and `onednn_wins` in
+rnnlab/cells/_compiled/rnn_kernels.cpp).
 
-Each row is one step product as the loops call it, C (B, N) = A (B, K) op(W):
+Each row is one step product as the loops make it, C (B, N) = A (B, K) op(W), `--steps` times in a
+row through one `StepMatrix` (`torch.ops.rnnlab_rnn.step_products`), as a loop over a sequence:
 
     forward   h Wᵀ      A = h_{t-1} (B, H),     W (G·H, H) transposed: K = H,    N = G·H
     backward  ∂L/∂a W   A = ∂L/∂a_t (B, G·H),   W (G·H, H):            K = G·H,  N = H
 
-with G gates (4 for the LSTM; `--gates`). Both backends run the same call through
-`torch.ops.rnnlab_rnn.mm_into(A, W, C, β, backend)` on the same buffers, alternated, each timed
-as the median over `--repeats` batches of calls (a batch lasts about `--batch-ms`). The rule is
-right for a row when it picks the faster backend or the two are within `--tie` of each other.
+with G gates (4 for the LSTM; `--gates`). The packed backend packs op(W) once per sequence, and
+that packing is part of its time. The backends run alternately on the same buffers, each timed
+as the median over `--repeats` batches of sequences (a batch lasts about `--batch-ms`). The rule
+is right for a row when it picks the fastest backend or one within `--tie` of it.
 
     python bench/gemm_backends.py                     # the default sweep, 1 thread, table + JSON
-    python bench/gemm_backends.py --batches 1 32 --hidden 256 1024
+    python bench/gemm_backends.py --batches 1 32 --hidden 256 1024 --steps 100
 
-The rule was measured on an AMD EPYC (Zen 4), where MKL takes its generic path; rerun this on a
-new CPU before trusting it there (docs/speed.md).
+The rules were measured on an AMD EPYC (Zen 4; MKL's generic path there: no packing) and an Intel
+Xeon with AMX (docs/speed.md); rerun this on a new CPU before trusting them there.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "gemm_backends.json"
-BACKENDS = {"blas": 0, "onednn": 1}
+BACKENDS = {"blas": 0, "onednn": 1, "packed": 2}
 
 
 def time_calls(fn, batch_ms: float, repeats: int, clock) -> float:
@@ -65,46 +67,52 @@ def product(kind: str, B: int, H: int, gates: int, seed: int = 0):
     return A, opW, torch.zeros(B, N), (K, N)
 
 
-def measure(kind: str, B: int, H: int, gates: int, batch_ms: float, repeats: int, tie: float, clock, ops) -> dict:
+def measure(kind: str, B: int, H: int, gates: int, steps: int, batch_ms: float, repeats: int, tie: float, clock,
+            ops) -> dict:
     A, opW, C, (K, N) = product(kind, B, H, gates)
-    secs = {}
-    # the same product through each backend first: a backend that computes something else is a bug
-    outs = {}
-    for name, code in BACKENDS.items():
-        ops.mm_into(A, opW, C, 0.0, code)
-        outs[name] = C.clone()
+    tw = kind == "forward"
+    W = opW.t() if tw else opW  # row-major as the loops hold it: (N, K) for h Wᵀ, (K, N) for ∂L/∂a W
+    backends = {name: code for name, code in BACKENDS.items() if name != "packed" or ops.packed_usable()}
+    # each backend's product first: one that computes something else is a bug
     ref = A.double() @ opW.double()
-    for name, out in outs.items():
-        err = (out.double() - ref).abs().max().item()
+    for name, code in backends.items():
+        C.zero_()
+        ops.step_products(A, W, tw, C, 1, code)
+        err = (C.double() - ref).abs().max().item()
         if err > 1e-3 * max(1.0, ref.abs().max().item()):
             raise RuntimeError(f"{name} product wrong at {kind} B={B} H={H}: max error {err:.3g}")
-    for _ in range(2):  # alternate the backends: drift in the machine's speed hits both
-        for name, code in BACKENDS.items():
-            t = time_calls(lambda: ops.mm_into(A, opW, C, 0.0, code), batch_ms, repeats, clock)
+    secs = {}
+    for _ in range(2):  # alternate the backends: drift in the machine's speed hits all
+        for name, code in backends.items():
+            t = time_calls(lambda: ops.step_products(A, W, tw, C, steps, code), batch_ms, repeats, clock) / steps
             secs[name] = min(secs.get(name, float("inf")), t)
     flops = 2.0 * B * K * N
-    speedup = secs["blas"] / secs["onednn"]  # > 1: oneDNN faster
-    # the loops call gemm(ta=false, tb=<W transposed>, M=B, N, K)
-    picks = "onednn" if ops.gemm_backend(False, kind == "forward", B, N, K) else "blas"
-    faster = "onednn" if speedup > 1 else "blas"
+    if ops.step_packed(tw, B, N, K, steps):  # what the loops pick for a sequence of `steps`
+        picks = "packed"
+    else:
+        picks = "onednn" if ops.gemm_backend(False, tw, B, N, K) else "blas"
+    fastest = min(secs, key=secs.get)
     return {
-        "kind": kind, "B": B, "H": H, "K": K, "N": N,
+        "kind": kind, "B": B, "H": H, "K": K, "N": N, "steps": steps,
         "us": {name: s * 1e6 for name, s in secs.items()},
         "gflops": {name: flops / s / 1e9 for name, s in secs.items()},
-        "onednn_speedup": speedup,
+        "speed_vs_blas": {name: secs["blas"] / s for name, s in secs.items()},
+        "fastest": fastest,
         "rule": picks,
-        "rule_ok": picks == faster or abs(speedup - 1) <= tie,
+        "rule_ok": secs[picks] <= secs[fastest] * (1 + tie),
     }
 
 
 def table(rows: list[dict]) -> str:
-    head = f"{'product':9} {'B':>4} {'H':>5} {'K x N':>11} {'MKL us':>9} {'MKL GF/s':>9} {'oneDNN us':>10} {'oneDNN/MKL speed':>17} {'rule':>7} {'ok':>4}"
+    names = list(rows[0]["us"]) if rows else []
+    head = f"{'product':9} {'B':>4} {'H':>5} {'K x N':>11} {'MKL GF/s':>9} " + " ".join(
+        f"{n + ' speed':>13}" for n in names if n != "blas") + f" {'fastest':>8} {'rule':>7} {'ok':>4}"
     lines = [head]
     for r in rows:
         lines.append(
-            f"{r['kind']:9} {r['B']:4d} {r['H']:5d} {str(r['K']) + 'x' + str(r['N']):>11} {r['us']['blas']:9.1f} "
-            f"{r['gflops']['blas']:9.1f} {r['us']['onednn']:10.1f} {r['onednn_speedup']:16.2f}x {r['rule']:>7} "
-            f"{'yes' if r['rule_ok'] else 'NO':>4}"
+            f"{r['kind']:9} {r['B']:4d} {r['H']:5d} {str(r['K']) + 'x' + str(r['N']):>11} {r['gflops']['blas']:9.1f} "
+            + " ".join(f"{r['speed_vs_blas'][n]:12.2f}x" for n in names if n != "blas")
+            + f" {r['fastest']:>8} {r['rule']:>7} {'yes' if r['rule_ok'] else 'NO':>4}"
         )
     return "\n".join(lines)
 
@@ -114,6 +122,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--batches", nargs="+", type=int, default=[1, 16, 32, 64, 128], help="rows B (default 1 16 32 64 128)")
     p.add_argument("--hidden", nargs="+", type=int, default=[128, 256, 512, 1024], help="H (default 128 256 512 1024)")
     p.add_argument("--gates", type=int, default=4, help="G: 4 LSTM, 3 GRU, 1 Elman (default 4)")
+    p.add_argument("--steps", type=int, default=50, help="products per sequence (T; default 50)")
     p.add_argument("--repeats", type=int, default=7, help="timed batches per backend, median (default 7)")
     p.add_argument("--batch-ms", type=float, default=40.0, help="length of one timed batch of calls (default 40 ms)")
     p.add_argument("--tie", type=float, default=0.03, help="speed ratios within 1 ± tie count as a tie (default 0.03)")
@@ -121,7 +130,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--clock", choices=["wall", "cpu"], default="cpu", help="the process's CPU time (default) or wall clock")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results (default: bench/results/gemm_backends.json)")
     args = p.parse_args(argv)
-    for name, values in (("--batches", args.batches), ("--hidden", args.hidden), ("--gates", [args.gates])):
+    for name, values in (("--batches", args.batches), ("--hidden", args.hidden), ("--gates", [args.gates]),
+                         ("--steps", [args.steps])):
         if min(values) < 1:
             p.error(f"{name} must be positive, got {values}")
 
@@ -138,13 +148,14 @@ def main(argv: list[str] | None = None) -> dict:
     for H in args.hidden:
         for B in args.batches:
             for kind in ("forward", "backward"):
-                rows.append(measure(kind, B, H, args.gates, args.batch_ms, args.repeats, args.tie, clock, ops))
+                rows.append(measure(kind, B, H, args.gates, args.steps, args.batch_ms, args.repeats, args.tie, clock, ops))
     info = machine()
-    print(f"step products, C (B, N) = A (B, K) op(W), G = {args.gates} | {info['cpu']} | torch {info['torch']}, "
-          f"{args.threads} thread(s) | {args.clock} clock | median of {args.repeats} | {info['date']}")
+    print(f"step products, C (B, N) = A (B, K) op(W), G = {args.gates}, {args.steps} a sequence | {info['cpu']} | "
+          f"torch {info['torch']}, {args.threads} thread(s) | {args.clock} clock | median of {args.repeats} | {info['date']}")
+    print("speed: MKL's time per product / the backend's (> 1: faster than MKL's plain sgemm)")
     print(table(rows))
     wrong = [r for r in rows if not r["rule_ok"]]
-    print(f"the rule picks the faster backend (or a tie within {args.tie:.0%}) in {len(rows) - len(wrong)} of {len(rows)} rows")
+    print(f"the rule picks the fastest backend (or one within {args.tie:.0%} of it) in {len(rows) - len(wrong)} of {len(rows)} rows")
     result = {"machine": info, "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
               "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)

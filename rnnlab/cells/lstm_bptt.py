@@ -347,17 +347,18 @@ def use_torch_kernel(cell, x: Tensor, mask: Tensor | None) -> bool:
     before the biases moved into the loops, which made ours 7-9 % faster on the Intel machine below;
     not re-measured on AMD.)
 
-    Intel Xeon with AMX (2 cores, AVX-512 gate loops, the biases added inside the loops; T = 100
-    to H = 256, then 50; two runs), same ratio:
+    Intel Xeon with AMX (2 cores, AVX-512 gate loops, the biases added inside the loops, the step
+    products from MKL's packed form of the recurrent matrix; T = 100 to H = 256, then 50; two runs),
+    same ratio:
 
         B \\ H     128            256             512             1024
-        1          0.98-1.00×     1.01×           1.13-1.16×      1.18-1.19×
-        16         0.94-1.07×     0.94×           0.91×           0.93-0.99×
-        32         0.99-1.02×     1.28-1.32×      1.02-1.07×      0.97-0.98×
-        64         1.29-1.46×     1.20-1.21×      1.12×           0.93-0.95×
-        128        1.12-1.25×     1.01-1.12×      1.05-1.06×      0.93-0.94×
+        1          0.98-1.07×     0.95-1.05×      1.14-1.17×      1.24×
+        16         1.04-1.05×     1.05-1.09×      1.05-1.07×      1.11-1.15×
+        32         0.98-1.05×     1.33-1.38×      1.17-1.19×      1.13-1.14×
+        64         1.29-1.39×     1.29-1.33×      1.19-1.20×      1.14-1.18×
+        128        1.32-1.34×     1.27-1.28×      1.22-1.23×      1.08-1.11×
 
-    The same region plus batch 1 from H = 512 and H = 512 from B = 32 (`ours_faster`). Without the
+    Ours everywhere measured there (`ours_faster`: where MKL is not on its generic path). Without the
     compiled kernels (no compiler) oneDNN always: the Python loops are far slower.
     Elsewhere torch falls back to its generic kernel, which loses to the hand-derived path
     (proj_size, a mask — torch's packed path —, float64: measured before the compiled loops, when
@@ -388,11 +389,9 @@ OURS_FROM = (256, 8192)
 
 
 def ours_faster(B: int, H: int) -> bool:
-    """Where the compiled kernel measured faster than oneDNN for a training step (tables above)."""
-    if H <= OURS_FROM[0] and B * H >= OURS_FROM[1]:
-        return True
-    # on Intel CPUs (MKL's own sgemm under our loops) also batch 1 from H = 512 and H = 512 from B = 32
-    return not mkl_generic() and ((B == 1 and H >= 512) or (H == 512 and B >= 32))
+    """Where the compiled kernel measured faster than oneDNN for a training step (tables above): on
+    AMD (MKL's generic sgemm under our loops) H ≤ 256 with B·H ≥ 8192; elsewhere every size measured."""
+    return not mkl_generic() or (H <= OURS_FROM[0] and B * H >= OURS_FROM[1])
 
 
 def torch_lstm(cell, x: Tensor, state: tuple[Tensor, Tensor]):

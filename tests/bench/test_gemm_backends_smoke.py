@@ -33,17 +33,22 @@ def test_tiny_sweep_writes_rows(gemm_backends, tmp_path, capsys):
     if not ops.onednn_usable():
         pytest.skip("the kernels cannot call oneDNN here")
     out = tmp_path / "gemm.json"
-    result = gemm_backends.main(["--batches", "1", "16", "--hidden", "64", "--gates", "3", "--repeats", "1",
-                                 "--batch-ms", "2", "--out", str(out)])
+    result = gemm_backends.main(["--batches", "1", "16", "--hidden", "64", "--gates", "3", "--steps", "20",
+                                 "--repeats", "1", "--batch-ms", "2", "--out", str(out)])
     saved = json.loads(out.read_text())
     assert saved["rows"] == json.loads(json.dumps(result["rows"]))
     assert {"cpu", "torch", "date"} <= saved["machine"].keys()
     assert [(r["kind"], r["B"]) for r in saved["rows"]] == [("forward", 1), ("backward", 1), ("forward", 16), ("backward", 16)]
+    backends = {"blas", "onednn"} | ({"packed"} if ops.packed_usable() else set())
     for r in saved["rows"]:
-        assert (r["K"], r["N"]) == ((64, 192) if r["kind"] == "forward" else (192, 64))
-        assert r["us"]["blas"] > 0 and r["us"]["onednn"] > 0 and r["onednn_speedup"] > 0
-        # the rule's pick is the kernels' own answer for the product the loops make
-        assert r["rule"] == ("onednn" if ops.gemm_backend(False, r["kind"] == "forward", r["B"], r["N"], r["K"]) else "blas")
-        assert r["rule"] == "blas"  # K < 256: never oneDNN
-        assert isinstance(r["rule_ok"], bool)
-    assert "the rule picks the faster backend" in capsys.readouterr().out
+        assert (r["K"], r["N"], r["steps"]) == ((64, 192, 20) if r["kind"] == "forward" else (192, 64, 20))
+        assert set(r["us"]) == backends and all(v > 0 for v in r["us"].values()) and r["speed_vs_blas"]["blas"] == 1
+        assert r["fastest"] == min(r["us"], key=r["us"].get)
+        # the rule's pick is the kernels' own answer for a sequence of these products
+        tw = r["kind"] == "forward"
+        if ops.step_packed(tw, r["B"], r["N"], r["K"], 20):
+            assert r["rule"] == "packed"
+        else:
+            assert r["rule"] == ("onednn" if ops.gemm_backend(False, tw, r["B"], r["N"], r["K"]) else "blas") == "blas"
+        assert r["rule_ok"] == (r["us"][r["rule"]] <= r["us"][r["fastest"]] * 1.03)
+    assert "the rule picks the fastest backend" in capsys.readouterr().out

@@ -182,18 +182,17 @@ def test_environment_variable_forces_python(monkeypatch, taken):
 @needs_build
 @pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="no oneDNN in this torch")
 def test_plain_lstm_kernel_by_size_class(monkeypatch):
-    """The plain float32 LSTM runs ours where it measured faster than oneDNN (H ≤ 256, B·H ≥ 8192;
-    more on Intel), oneDNN elsewhere, and oneDNN whenever the compiled path is off (the Python loops
-    are slow)."""
+    """The plain float32 LSTM runs ours where it measured faster than oneDNN (on AMD H ≤ 256 with
+    B·H ≥ 8192; on Intel everywhere), oneDNN elsewhere, and oneDNN whenever the compiled path is off
+    (the Python loops are slow)."""
     def torch_kernel(B, H):
         return lstm_bptt.use_torch_kernel(LSTMCell(4, H), torch.zeros(2, B, 4), None)
 
     assert not torch_kernel(32, 256) and not torch_kernel(64, 128) and not torch_kernel(128, 256)
-    assert torch_kernel(16, 256) and torch_kernel(32, 128) and torch_kernel(1, 128) and torch_kernel(16, 512)
-    assert torch_kernel(32, 1024) and torch_kernel(128, 1024)
-    # where MKL's own sgemm runs under our loops (Intel), ours also at batch 1 from H = 512 and H = 512 from B = 32
-    intel = not compiled.mkl_generic()
-    assert torch_kernel(1, 512) != intel and torch_kernel(1, 1024) != intel and torch_kernel(32, 512) != intel
+    # elsewhere oneDNN on AMD (MKL's generic sgemm under our loops); ours at every size on Intel
+    amd = compiled.mkl_generic()
+    for B, H in [(16, 256), (32, 128), (1, 128), (16, 512), (1, 1024), (32, 1024), (128, 1024)]:
+        assert torch_kernel(B, H) == amd, (B, H)
     monkeypatch.setenv(compiled.ENV, "0")
     assert torch_kernel(32, 256)
 
@@ -206,10 +205,10 @@ def test_plain_lstm_one_step_without_grad_runs_ours(monkeypatch):
 
     with torch.no_grad():
         assert not torch_kernel(1, 1, 128) and not torch_kernel(1, 1, 1024) and not torch_kernel(1, 16, 256)
-        assert torch_kernel(2, 1, 128)
+        assert torch_kernel(2, 1, 128) == compiled.mkl_generic()  # (Intel: ours at every size)
     with torch.inference_mode():
         assert not torch_kernel(1, 1, 256)
-    assert torch_kernel(1, 1, 128)  # grad enabled: a training step, size classes
+    assert torch_kernel(1, 1, 128) == compiled.mkl_generic()  # grad enabled: a training step, size classes
     monkeypatch.setenv(compiled.ENV, "0")
     with torch.no_grad():
         assert torch_kernel(1, 1, 128)
@@ -244,7 +243,7 @@ def test_force_gemm_backend_checks_its_argument():
     if not compiled.available():
         pytest.skip("compiled kernels not built")
     with pytest.raises(RuntimeError, match="force_gemm_backend"):
-        compiled.load().force_gemm_backend(2)
+        compiled.load().force_gemm_backend(3)
 
 
 @contextlib.contextmanager
@@ -276,12 +275,37 @@ def test_gemm_backends_agree(ta, tb, beta):
         torch.testing.assert_close(C.double(), exact, atol=1e-4 * exact.abs().max().item(), rtol=0)
 
 
-@onednn_usable
+def test_step_products_packed_where_it_measured_faster():
+    """MKL's packed form of the recurrent matrix, once per sequence: on Intel (MKL's own AVX-512
+    sgemm) for sequences of 16 steps or more, the forward products but at batch 1 with W beyond
+    L2, the backward ones from H = 1024 and B = 16; never on AMD (MKL's generic path, where it
+    gained nothing) (bench/gemm_backends.py)."""
+    if not compiled.available():
+        pytest.skip("compiled kernels not built")
+    ops = compiled.load()
+    packed = ops.step_packed  # (W transposed, B, N, K, steps)
+    if not ops.packed_usable() or compiled.mkl_generic():
+        assert not packed(True, 32, 1024, 256, 100) and not packed(False, 128, 1024, 4096, 100)
+        return
+    assert packed(True, 16, 512, 128, 200) and packed(True, 32, 1024, 256, 100) and packed(True, 1, 512, 128, 200)
+    assert packed(True, 128, 4096, 1024, 50) and packed(False, 16, 1024, 4096, 50) and packed(False, 128, 1024, 3072, 50)
+    assert not packed(True, 1, 2048, 512, 50)  # batch 1, W beyond L2
+    assert not packed(False, 32, 256, 1024, 100) and not packed(False, 1, 1024, 4096, 50)  # backward below H = 1024, batch 1
+    assert not packed(True, 32, 1024, 256, 15) and not packed(True, 1, 512, 128, 1)  # too short to repay the packing
+
+
+@pytest.mark.parametrize("backend", [1, 2], ids=["onednn", "packed"])
 @pytest.mark.parametrize("config", ["elman_tanh", "gru", "gru_reset_before_layer_norm", "lstm", "lstm_everything"])
-def test_compiled_with_onednn_products_equals_python(config, taken):
-    """Every step product forced through oneDNN (whatever this CPU's rule picks): forward, final
-    state and every gradient still match the Python loops and float64. H = 256 (oneDNN's kernels
-    for K, N ≥ 256), B = 16, padding."""
+def test_compiled_with_forced_products_equals_python(config, backend, taken):
+    """Every step product forced through oneDNN, or through MKL's packed GEMM (whatever this CPU's
+    rule picks): forward, final state and every gradient still match the Python loops and float64.
+    H = 256 (oneDNN's kernels for K, N ≥ 256), B = 16, padding."""
+    if not compiled.available():
+        pytest.skip("compiled kernels not built")
+    if backend == 1 and (not torch.backends.mkldnn.is_available() or not compiled.load().onednn_usable()):
+        pytest.skip("no oneDNN in this torch")
+    if backend == 2 and not compiled.load().packed_usable():
+        pytest.skip("no MKL packed GEMM in this torch")
     torch.manual_seed(0)
     cls, options = CONFIGS[config]
     cell = cls(4, 256, **options)
@@ -296,11 +320,12 @@ def test_compiled_with_onednn_products_equals_python(config, taken):
         loss = sum((v * torch.linspace(-1, 1, v.numel(), dtype=dtype).view_as(v)).sum() for v in outs)
         return outs + list(torch.autograd.grad(loss, [xx, *cell.parameters()]))
 
-    calls = compiled.load().onednn_calls()
-    with forced_backend(1):
+    count = compiled.load().onednn_calls if backend == 1 else compiled.load().packed_calls
+    calls = count()
+    with forced_backend(backend):
         ours = outputs(cell, torch.float32)
     assert taken == {"compiled": 2, "python": 0}
-    assert compiled.load().onednn_calls() - calls >= 2 * 3  # a forward and a backward product per step
+    assert count() - calls >= 2 * 3  # a forward and a backward product per step
     with python_path():
         reference = outputs(cell, torch.float32)
     exact = outputs(cell.double(), torch.float64)

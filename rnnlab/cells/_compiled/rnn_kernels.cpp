@@ -5,14 +5,17 @@
 // what the autograd.Function saves, and the weight gradients it forms afterwards as one GEMM each,
 // are shared by both paths; the Python loop stays the reference and the fallback. Per step: the
 // recurrent GEMM goes straight to BLAS (MKL's sgemm_/dgemm_ inside libtorch, or at::mm when a
-// build has none; oneDNN's matmul for the float32 shapes of `onednn_wins`) into a preallocated buffer, and the element-wise gate math is a few passes
-// over each batch row while it is in L1, with no allocation and no per-op dispatch. Equations are
-// named as in the Python files; see their docstrings for the derivations.
+// build has none; MKL's packed GEMM for the float32 sequences of `packed_wins`, oneDNN's matmul for
+// the float32 shapes of `onednn_wins`) into a preallocated buffer, and the element-wise gate math
+// (the biases included) is a few passes over each batch row while it is in L1, with no allocation
+// and no per-op dispatch. Equations are named as in the Python files; see their docstrings for the
+// derivations.
 #include <ATen/ATen.h>
 #include <torch/library.h>
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <cstdlib>
 #include <string>
 #include <cmath>
@@ -27,7 +30,16 @@ void sgemm_(const char*, const char*, const int*, const int*, const int*, const 
             const float*, const int*, const float*, float*, const int*) __attribute__((weak));
 void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*, const double*, const int*,
             const double*, const int*, const double*, double*, const int*) __attribute__((weak));
+// MKL's packed GEMM (CBLAS, also exported by libtorch_cpu with MKL): op(W) packed once per sequence
+// into MKL's internal layout, then every step's product computed from it. Weak, as above; the enum
+// values are CBLAS's.
+size_t cblas_sgemm_pack_get_size(int identifier, int m, int n, int k) __attribute__((weak));
+void cblas_sgemm_pack(int layout, int identifier, int trans, int m, int n, int k, float alpha, const float* src,
+                      int ld, float* dest) __attribute__((weak));
+void cblas_sgemm_compute(int layout, int transa, int transb, int m, int n, int k, const float* a, int lda,
+                         const float* b, int ldb, float beta, float* c, int ldc) __attribute__((weak));
 }
+enum : int { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112, CBLAS_B_MATRIX = 162, CBLAS_PACKED = 151 };
 
 // For a loop whose iteration j reads and writes only index j of its rows: without it GCC cannot
 // rule out that the row pointers overlap and leaves the loop scalar (seen with -fopt-info-vec).
@@ -62,7 +74,7 @@ enum Act : int64_t { TANH = 0, SIGMOID = 1, RELU = 2, IDENTITY = 3 };  // activa
 // but slower in a training step at the small and medium sizes (its scratch buffers, allocated per
 // call, make glibc return and re-fault memory that torch's buffers then touch), and no faster at
 // the large one. RNNLAB_ONEDNN_GEMM=0 (read once) keeps every product on BLAS.
-enum Backend : int64_t { AUTO = -1, BLAS = 0, ONEDNN = 1 };
+enum Backend : int64_t { AUTO = -1, BLAS = 0, ONEDNN = 1, PACKED = 2 };
 
 bool onednn_usable() {
   static const bool ok = [] {
@@ -87,7 +99,8 @@ bool onednn_wins(bool ta, bool tb, int64_t M, int64_t N, int64_t K) {
   // Intel Xeon (AVX-512, AMX): MKL's own AVX-512 sgemm runs at 85-100 % of the core's peak from
   // 32 rows and wins everywhere except the forward of H ≥ 512 (oneDNN 1.01-1.28×) and the backward
   // of H = 1024 at 128 rows (1.10-1.20× for 1, 3 and 4 gates); oneDNN lost up to 2× elsewhere
-  // (bench/gemm_backends.py --gates 4 / 3 / 1)
+  // (bench/gemm_backends.py --gates 4 / 3 / 1). (A sequence of 16 steps or more packs instead where
+  // `packed_wins`, which beat both there.)
   if (tb) return kn >= (1 << 20);
   return M >= 128 && N >= 1024;
 }
@@ -110,16 +123,17 @@ bool gemm_onednn(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, 
   }
 }
 
-// For tests and benches: a backend every step product takes (AUTO: the rule), and how many
-// products oneDNN has run (so a test can tell that a forced backend was really used)
+// For tests and benches: a backend every step product takes (AUTO: the rules), and how many
+// products oneDNN and the packed GEMM have run (so a test can tell that a forced backend was used)
 std::atomic<int64_t> forced_backend{AUTO};
-std::atomic<int64_t> onednn_count{0};
+std::atomic<int64_t> onednn_count{0}, packed_count{0};
 
 template <typename T>
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb,
           T beta, T* C, int64_t ldc, Backend backend = AUTO) {
   if (M == 0 || N == 0) return;
   if (backend == AUTO) backend = Backend(forced_backend.load(std::memory_order_relaxed));
+  if (backend == PACKED) backend = AUTO;  // (a single product: nothing to pack once for)
   if (std::is_same_v<T, float> && backend != BLAS && onednn_usable() &&
       (backend == ONEDNN || onednn_wins(ta, tb, M, N, K)) &&
       gemm_onednn<T>(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc)) {
@@ -144,18 +158,65 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t
   if (beta == 0) at::mm_out(c, a, b); else c.mul_(beta).addmm_(a, b);
 }
 
-// The recurrent matrix as the right operand of every step's product, C (M, N) = A (M, K) op(W) + β C.
-// (MKL's packed GEMM, cblas_sgemm_pack once per sequence, was tried here: no gain at (B, H) =
-// (16, 128) or (32, 256), the steps' products already run at the sgemm rate of a plain call.)
+// RNNLAB_PACKED_GEMM=0 (read once) turns packing off; a torch without the symbols never packs
+bool packed_usable() {
+  static const bool ok = [] {
+    const char* env = std::getenv("RNNLAB_PACKED_GEMM");
+    return cblas_sgemm_pack_get_size && cblas_sgemm_pack && cblas_sgemm_compute && !(env && std::string(env) == "0");
+  }();
+  return ok;
+}
+
+// Whether a sequence's step products C (M, N) = A (M, K) op(W) should run from MKL's packed form
+// of op(W): only where MKL runs its own AVX-512 sgemm (Intel; on AMD's generic path packing gained
+// nothing: docs/speed.md), and for sequences long enough to repay the packing (one pass over W).
+// `bench/gemm_backends.py` (50 products a sequence, packing included, 1 thread, Intel Xeon): the
+// forward's h Wᵀ 1.1-1.9× faster packed at every size but batch 1 with W beyond L2 (H ≥ 512 for
+// the LSTM: 0.6×, a product of one row streams W either way and the packing is one more pass); the
+// backward's ∂L/∂a W only at H = 1024 from B = 16 (1.16-1.45×; 0.69-1.01× at H ≤ 512).
+bool packed_wins(bool tw, int64_t M, int64_t N, int64_t K, int64_t steps) {
+  if (RNNLAB_MKL_GENERIC || steps < 16) return false;
+  if (tw) return M > 1 || K * N <= (1 << 18);
+  return M >= 16 && N >= 1024;
+}
+
+// The recurrent matrix as the right operand of every step's product, C (M, N) = A (M, K) op(W) + β C,
+// for `steps` steps: the backend (BLAS, oneDNN or MKL's packed GEMM) is chosen once per sequence.
 template <typename T>
 struct StepMatrix {
   bool tw;
   int64_t M, N, K, ldw;
   const T* W;
-  StepMatrix(bool tw, int64_t M, int64_t N, int64_t K, const T* W, int64_t ldw)
-      : tw(tw), M(M), N(N), K(K), ldw(ldw), W(W) {}
+  Backend backend = BLAS;
+  std::unique_ptr<float, decltype(&std::free)> packed{nullptr, &std::free};
+  StepMatrix(bool tw, int64_t M, int64_t N, int64_t K, const T* W, int64_t ldw, int64_t steps, Backend choice = AUTO)
+      : tw(tw), M(M), N(N), K(K), ldw(ldw), W(W) {
+    const Backend forced = choice != AUTO ? choice : Backend(forced_backend.load(std::memory_order_relaxed));
+    if constexpr (std::is_same_v<T, float>) {
+      if (M > 0 && N > 0 && K > 0 && packed_usable() &&
+          (forced == PACKED || (forced == AUTO && packed_wins(tw, M, N, K, steps)))) {
+        const size_t bytes = cblas_sgemm_pack_get_size(CBLAS_B_MATRIX, int(M), int(N), int(K));
+        packed.reset(static_cast<float*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
+        TORCH_CHECK(packed, "rnnlab kernels: out of memory packing a recurrent matrix");
+        cblas_sgemm_pack(CBLAS_ROW_MAJOR, CBLAS_B_MATRIX, tw ? CBLAS_TRANS : CBLAS_NO_TRANS, int(M), int(N), int(K),
+                         1.0f, W, int(ldw), packed.get());
+        backend = PACKED;
+        return;
+      }
+    }
+    backend = forced == PACKED ? AUTO : forced;  // BLAS, oneDNN, or AUTO: `gemm`'s rule per product
+  }
   void operator()(const T* A, int64_t lda, T beta, T* C, int64_t ldc) const {
-    gemm<T>(false, tw, M, N, K, A, lda, W, ldw, beta, C, ldc);
+    if constexpr (std::is_same_v<T, float>) {
+      if (backend == PACKED) {
+        if (M == 0 || N == 0) return;
+        cblas_sgemm_compute(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_PACKED, int(M), int(N), int(K), A, int(lda),
+                            packed.get(), int(N), beta, C, int(ldc));
+        packed_count.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+    }
+    gemm<T>(false, tw, M, N, K, A, lda, W, ldw, beta, C, ldc, backend);
   }
 };
 
@@ -423,7 +484,7 @@ void elman_forward_impl(Tensor& Hs, const Tensor& h0, opt mask, const Tensor& W,
   const int64_t Tn = Hs.size(0), B = Hs.size(1), H = Hs.size(2);
   T* hs = Hs.data_ptr<T>();
   const T *w = W.data_ptr<T>(), *m = ptr<T>(mask), *bi = ptr<T>(bias);
-  const StepMatrix<T> Wm(true, B, H, H, w, H);
+  const StepMatrix<T> Wm(true, B, H, H, w, H, Tn);
   for (int64_t t = 0; t < Tn; ++t) {
     const T* h = t ? hs + (t - 1) * B * H : h0.data_ptr<T>();
     T* a = hs + t * B * H;
@@ -445,7 +506,7 @@ void elman_backward_impl(Tensor& dA, Tensor& dh0, const Tensor& Hs, opt mask, co
   const int64_t Tn = dA.size(0), B = dA.size(1), H = dA.size(2);
   T* da_all = dA.data_ptr<T>();
   const T *hs = Hs.data_ptr<T>(), *w = W.data_ptr<T>(), *m = ptr<T>(mask);
-  const StepMatrix<T> Wm(false, B, H, H, w, H);
+  const StepMatrix<T> Wm(false, B, H, H, w, H, Tn);
   StepSums<T> sums(has(dB) ? H : 0);
   T* db = sums.at(0);
   for (int64_t t = Tn - 1; t >= 0; --t) {
@@ -484,7 +545,7 @@ void gru_ra_forward_impl(Tensor& G, Tensor& Hs, Tensor& N, const Tensor& h0, opt
   T* u = u_buf.data();
   // G holds W x_t (the caller's GEMM without bias); b_ih joins X here (zeros without it)
   const T* bi = has(b_ih) ? ptr<T>(b_ih) : zero_buf.data();
-  const StepMatrix<T> Um(true, B, H3, H, u_w, H);
+  const StepMatrix<T> Um(true, B, H3, H, u_w, H, Tn);
   for (int64_t t = 0; t < Tn; ++t) {
     const T* h = t ? hs + (t - 1) * B * H : h0.data_ptr<T>();
     Um(h, H, T(0), u, H3);  // U h_{t-1}
@@ -520,7 +581,7 @@ void gru_ra_backward_impl(Tensor& dG, Tensor& dV, Tensor& dH, Tensor& dh0, const
   T *dg_all = dG.data_ptr<T>(), *dv_all = dV.data_ptr<T>(), *dh_all = dH.data_ptr<T>();
   const T *g_all = G.data_ptr<T>(), *ns = N.data_ptr<T>(), *hs = Hs.data_ptr<T>(), *u_w = U.data_ptr<T>();
   const T *m = ptr<T>(mask), *gain = ptr<T>(g_hh), *vh = ptr<T>(Vhat), *vr = ptr<T>(Vrstd);
-  const StepMatrix<T> Um(false, B, H, H3, u_w, H);
+  const StepMatrix<T> Um(false, B, H, H3, u_w, H, Tn);
   // ∂L/∂b_hh = Σ_t ∂L/∂u (3H) and ∂L/∂a_n's sum (H): ∂L/∂b_ih = Σ_t [∂L/∂a_rz, ∂L/∂a_n] shares the first 2H
   const bool sum_b = has(dB_ih) || has(dB_hh);
   StepSums<T> sums(sum_b ? H3 + H : 0);
@@ -585,7 +646,7 @@ void gru_rb_forward_impl(Tensor& A, Tensor& Hs, Tensor& RH, const Tensor& h0, op
   T *vh = mptr<T>(Vhat), *vr = mptr<T>(Vrstd), *nh = mptr<T>(Nhat), *nr = mptr<T>(Nrstd);
   const T* u_n = u_w + 2 * H * H;
   std::vector<T> v_buf(ghh ? B * 2 * H : 0), w_buf(ghn ? B * H : 0);
-  const StepMatrix<T> Urz(true, B, 2 * H, H, u_w, H), Un(true, B, H, H, u_n, H);
+  const StepMatrix<T> Urz(true, B, 2 * H, H, u_w, H, Tn), Un(true, B, H, H, u_n, H, Tn);
   for (int64_t t = 0; t < Tn; ++t) {
     const T* h = t ? hs + (t - 1) * B * H : h0.data_ptr<T>();
     T* a = a_all + t * B * H3;
@@ -642,7 +703,7 @@ void gru_rb_backward_impl(Tensor& dA, Tensor& dV, Tensor& dH, Tensor& dh0, const
   const T* u_n = u_w + 2 * H * H;
   std::vector<T> drh_buf(B * H);
   T* drh = drh_buf.data();
-  const StepMatrix<T> Urz(false, B, H, 2 * H, u_w, H), Un(false, B, H, H, u_n, H);
+  const StepMatrix<T> Urz(false, B, H, 2 * H, u_w, H, Tn), Un(false, B, H, H, u_n, H, Tn);
   for (int64_t t = Tn - 1; t >= 0; --t) {
     const T* hprev = t ? hs + (t - 1) * B * H : h0.data_ptr<T>();
     T* dprev = t ? dh_all + (t - 1) * B * H : dh0.data_ptr<T>();
@@ -728,7 +789,7 @@ void lstm_forward_impl(Tensor& A, Tensor& Hs, Tensor& Cs, Tensor& S, opt K, opt 
       for (int64_t k = 0; k < R; ++k) sum[k] += u_w[j * R + k];
     for (int64_t k = 0; k < R; ++k) ubar[k] = T(sum[k] / H4);
   }
-  const StepMatrix<T> Um(true, B, H4, R, u_w, R), Wr(true, whr ? B : 0, R, H, whr, H);
+  const StepMatrix<T> Um(true, B, H4, R, u_w, R, Tn), Wr(true, whr ? B : 0, R, H, whr, H, Tn);
   for (int64_t t = 0; t < Tn; ++t) {
     const T *h = hs + t * B * R;
     T* a = a_all + t * B * H4;
@@ -881,7 +942,7 @@ void lstm_backward_impl(opt dA, Tensor& dUh, opt dX, opt dHt, opt dN, Tensor& dh
   T* acc_b = acc_gih + (sum_gih ? H4 : 0);               // ∂L/∂b (if sum_b)
   const DAct<T> dphi(phi), dpsi(psi);
   const T keep_c = m ? T(1) : T(0);  // with a mask ∂L/∂c_{t-1} already holds (1 - m_t) ∂L/∂c_t; without, it is rewritten
-  const StepMatrix<T> Um(false, B, R, H4, u_w, R), Wr(false, whr ? B : 0, H, R, whr, H);
+  const StepMatrix<T> Um(false, B, R, H4, u_w, R, Tn), Wr(false, whr ? B : 0, H, R, whr, H, Tn);
   for (int64_t t = Tn - 1; t >= 0; --t) {
     T* dht = whr ? dht_all + t * B * R : dht_buf.data();
     for (int64_t b = 0; b < B; ++b)
@@ -1110,12 +1171,38 @@ int64_t gemm_backend(bool ta, bool tb, int64_t M, int64_t N, int64_t K) {
 
 // Every step product through `backend` from now on (-1: the rule again); returns the previous setting
 int64_t force_gemm_backend(int64_t backend) {
-  TORCH_CHECK(backend >= AUTO && backend <= ONEDNN, "force_gemm_backend: -1 (rule), 0 (BLAS) or 1 (oneDNN), got ", backend);
+  TORCH_CHECK(backend >= AUTO && backend <= PACKED,
+              "force_gemm_backend: -1 (rule), 0 (BLAS), 1 (oneDNN) or 2 (MKL's packed GEMM), got ", backend);
   return forced_backend.exchange(backend);
+}
+
+// `steps` step products C (M, N) = A (M, K) op(W) (β = 0, op = transpose where tw; W row-major
+// (N, K) or (K, N)) through one StepMatrix, as a loop makes them, the backend chosen once: -1 the
+// loops' rule, 0 BLAS, 1 oneDNN, 2 MKL's packed form (packing included) (bench/gemm_backends.py)
+void step_products(Tensor A, Tensor W, bool tw, Tensor C, int64_t steps, int64_t backend) {
+  TORCH_CHECK(A.scalar_type() == at::kFloat && W.scalar_type() == at::kFloat && C.scalar_type() == at::kFloat,
+              "step_products: float32 only");
+  TORCH_CHECK(backend >= AUTO && backend <= PACKED, "step_products: backend -1, 0, 1 or 2, got ", backend);
+  check_buffers({&C});
+  dense({&A, &W});
+  const int64_t M = A.size(0), K = A.size(1), N = C.size(1);
+  TORCH_CHECK(C.size(0) == M && W.size(0) == (tw ? N : K) && W.size(1) == (tw ? K : N), "step_products: shapes ",
+              A.sizes(), ", ", W.sizes(), " (transposed: ", tw, ") -> ", C.sizes());
+  const StepMatrix<float> Wm(tw, M, N, K, W.data_ptr<float>(), W.size(1), steps, Backend(backend));
+  for (int64_t t = 0; t < steps; ++t) Wm(A.data_ptr<float>(), K, 0.0f, C.data_ptr<float>(), N);
 }
 
 // Products oneDNN has run in this process
 int64_t onednn_calls() { return onednn_count.load(); }
+
+// Step products run from MKL's packed form in this process
+int64_t packed_calls() { return packed_count.load(); }
+
+// Whether a sequence of `steps` step products C (M, N) = A (M, K) op(W) (op = transpose where tw)
+// runs from MKL's packed form (1) or per product (0) (for tests and docs/speed.md)
+int64_t step_packed(bool tw, int64_t M, int64_t N, int64_t K, int64_t steps) {
+  return packed_usable() && packed_wins(tw, M, N, K, steps);
+}
 
 }  // namespace
 
@@ -1125,6 +1212,10 @@ TORCH_LIBRARY(rnnlab_rnn, m) {
   m.def("onednn_usable", &onednn_usable);
   m.def("force_gemm_backend", &force_gemm_backend);
   m.def("onednn_calls", &onednn_calls);
+  m.def("packed_calls", &packed_calls);
+  m.def("step_products", &step_products);
+  m.def("step_packed", &step_packed);
+  m.def("packed_usable", &packed_usable);
   m.def("elman_forward", &elman_forward);
   m.def("elman_backward", &elman_backward);
   m.def("gru_ra_forward", &gru_ra_forward);
