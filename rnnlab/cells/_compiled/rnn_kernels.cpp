@@ -444,8 +444,9 @@ template <typename T>
 T* mptr(opt t) { return t.has_value() && t->defined() ? t->data_ptr<T>() : nullptr; }
 bool has(opt t) { return t.has_value() && t->defined(); }
 
-// Bias gradients summed inside a backward loop while each step's rows are in cache: each step's
-// sum over its B rows in T (vectorised), added to double totals once a step (accurate over T·B rows)
+// Per-unit weight gradients (biases, gains, peepholes) summed inside a backward loop while each
+// step's rows are in cache: each step's sum over its B rows in T (vectorised), added to double
+// totals once a step (accurate over T·B rows), zeroed for the next step
 template <typename T>
 struct StepSums {
   std::vector<T> step;
@@ -932,10 +933,9 @@ void lstm_backward_impl(opt dA, Tensor& dUh, opt dX, opt dHt, opt dN, Tensor& dh
   // sums over one step's B rows in T (vectorised, no conversions), added to the double totals once a step
   const int64_t n_acc =
       (sum_p ? 3 * H : 0) + (sum_ghh ? H4 : 0) + (sum_c ? 2 * H : 0) + (sum_gih ? H4 : 0) + (sum_b ? H4 : 0);
-  std::vector<T> step_acc(n_acc);
-  std::vector<double> total(n_acc);
-  T *api = step_acc.data(), *apf = api + H, *apo = apf + H;  // ∂L/∂p_i, ∂L/∂p_f, ∂L/∂p_o (if sum_p)
-  T* acc_ghh = step_acc.data() + (sum_p ? 3 * H : 0);     // ∂L/∂γ_hh (if sum_ghh)
+  StepSums<T> sums(n_acc);
+  T *api = sums.at(0), *apf = api + H, *apo = apf + H;  // ∂L/∂p_i, ∂L/∂p_f, ∂L/∂p_o (if sum_p)
+  T* acc_ghh = sums.at(sum_p ? 3 * H : 0);                // ∂L/∂γ_hh (if sum_ghh)
   T* acc_gc = acc_ghh + (sum_ghh ? H4 : 0);                // ∂L/∂γ_c, ∂L/∂β_c (if sum_c)
   T* acc_bc = acc_gc + H;
   T* acc_gih = acc_gc + (sum_c ? 2 * H : 0);             // ∂L/∂γ_ih (if sum_gih)
@@ -965,7 +965,6 @@ void lstm_backward_impl(opt dA, Tensor& dUh, opt dX, opt dHt, opt dN, Tensor& dh
       dk = dk_buf.data();
       Wr(dht, R, T(0), dk, H);  // ∂L/∂k = ∂L/∂h̃ W_hr
     }
-    std::fill(step_acc.begin(), step_acc.end(), T(0));
     for (int64_t b = 0; b < B; ++b) {
       const T* ab = a_all + (t * B + b) * H4;
       const T *i = ab, *f = ab + H, *g = ab + 2 * H, *o = ab + 3 * H;
@@ -1030,14 +1029,14 @@ void lstm_backward_impl(opt dA, Tensor& dUh, opt dX, opt dHt, opt dN, Tensor& dh
       if (sum_b && !gih)
         for (int64_t j = 0; j < H4; ++j) acc_b[j] += da[j];  // ∂L/∂b = Σ_t ∂L/∂a_t
     }
-    for (int64_t j = 0; j < n_acc; ++j) total[j] += double(step_acc[j]);
+    sums.end_step();
     // ∂L/∂h_{t-1} (+)= ∂L/∂(U h_{t-1}) U
     Um(duh_all + t * B * H4, H4, m ? T(1) : T(0), dh, R);
   }
-  const double* sum = total.data();  // in the order of step_acc
-  auto store = [&sum](opt out, int64_t n) {
-    T* o = out->data_ptr<T>();
-    for (int64_t j = 0; j < n; ++j) o[j] = T(*sum++);
+  int64_t offset = 0;  // the sums in the order laid out above
+  auto store = [&sums, &offset](opt out, int64_t n) {
+    sums.store(out, offset, n);
+    offset += n;
   };
   if (sum_p) store(dP, 3 * H);
   if (sum_ghh) store(dGhh, H4);
