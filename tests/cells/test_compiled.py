@@ -239,6 +239,19 @@ def test_step_products_go_to_onednn_where_it_measured_faster():
         assert backend(False, False, 64, 1024, 4096) == 0 and backend(False, False, 128, 1024, 4096) == 1
 
 
+def test_avx512_switch(monkeypatch):
+    """RNNLAB_AVX512 forces the 512-bit build flags on or off; anything but 0 / 1 is an error that
+    names it (a failed build falls back to the Python path and says why)."""
+    flag = "-mavx512f"
+    monkeypatch.setenv("RNNLAB_AVX512", "0")
+    assert flag not in compiled.cflags()
+    monkeypatch.setenv("RNNLAB_AVX512", "1")
+    assert (flag in compiled.cflags()) == all(f in compiled.cpu_flags() for f in compiled.AVX512)
+    monkeypatch.setenv("RNNLAB_AVX512", "yes")
+    with pytest.raises(ValueError, match="RNNLAB_AVX512"):
+        compiled.cflags()
+
+
 def test_force_gemm_backend_checks_its_argument():
     if not compiled.available():
         pytest.skip("compiled kernels not built")

@@ -64,6 +64,8 @@ def cflags() -> list[str]:
     # Not on older Intel CPUs (no AMX): not measured, and some lower their clock for 512-bit code,
     # which would slow the BLAS calls around the loops. RNNLAB_AVX512=0 / 1 overrides (a new build).
     avx512 = os.environ.get("RNNLAB_AVX512")
+    if avx512 not in (None, "0", "1"):
+        raise ValueError(f"RNNLAB_AVX512 must be 0 or 1, got {avx512!r}")
     use = ("AuthenticAMD" in cpu or "amx_tile" in cpu) if avx512 is None else avx512 == "1"
     if use and all(f in cpu for f in AVX512):
         flags += [f"-m{f}" for f in AVX512] + ["-mprefer-vector-width=512"]
